@@ -1,0 +1,170 @@
+/*
+ * Framed messages between processes (STYLE.md section 2).
+ *
+ * A frame is a header { uint32 len; uint16 type; uint16 flags; uint64 id }
+ * in host byte order followed by len - MSG_HDRLEN payload bytes, at most
+ * MSG_MAX in all.  MSG_F_FD: one descriptor rides along (SCM_RIGHTS).
+ * Payloads are typed fields: u32, u64, str (u32 length + bytes, no NUL
+ * inside), data (u32 length + bytes).  Message bodies never go in frames.
+ *
+ * This file knows no libevent: common/proc.c wires channels to events.
+ */
+#ifndef MSG_H
+#define MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MSG_VERSION	1
+#define MSG_HDRLEN	16
+#define MSG_MAX		16384		/* whole frame, header included */
+#define MSG_F_FD	0x0001
+#define MSG_MAXFDS	64		/* received, not yet taken */
+
+/* Reply status, the first field of every reply. */
+#define MSG_OK		0
+#define MSG_TEMPFAIL	1
+#define MSG_PERMFAIL	2
+
+/*
+ * MSG_<INITIATOR>_<OBJECT>_<VERB>; replies reuse the request's type,
+ * one-way types end in _NOTIFY.  Append only; bump MSG_VERSION on change.
+ */
+enum msg_type {
+	MSG_NONE = 0,
+	/* parent -> child at start-up and on reload */
+	MSG_PARENT_CONF_INSTANCE_NOTIFY,	/* u32 index, str name */
+	MSG_PARENT_CONF_OPTION_NOTIFY,		/* u32 inst, u32 opt, str val */
+	MSG_PARENT_CONF_END_NOTIFY,		/* u32 generation */
+	MSG_PARENT_PEER_NOTIFY,			/* u32 proc + fd */
+	MSG_PARENT_LISTENER_NOTIFY,		/* u32 inst, u32 kind, str addr
+						   + fd */
+	MSG_PARENT_START_NOTIFY,		/* (nothing) */
+	/* child -> parent */
+	MSG_CHILD_READY_NOTIFY,			/* u32 proc */
+	MSG_LOG_NOTIFY,				/* u32 level, str body */
+	MSG_TYPE__COUNT
+};
+
+/* One received frame; fields point into the channel's input buffer. */
+struct msg {
+	uint16_t	 type;
+	uint16_t	 flags;
+	uint64_t	 id;
+	const uint8_t	*p;		/* payload */
+	size_t		 len;		/* payload length */
+	size_t		 pos;		/* read position in payload */
+	int		 fd;		/* -1, or the passed descriptor */
+	int		 bad;		/* a msg_get_* failed */
+};
+
+struct msgfd {
+	size_t		 off;		/* offset of its frame in out */
+	int		 fd;
+};
+
+/* One end of a channel. */
+struct msgchan {
+	int		 fd;
+	const char	*self;		/* names for fatalx() lines */
+	const char	*peer;
+	uint8_t		*in;		/* received bytes */
+	size_t		 inlen, insz;
+	int		 infds[MSG_MAXFDS];	/* received, in arrival order */
+	size_t		 ninfds;
+	uint8_t		*out;		/* framed, unsent bytes */
+	size_t		 outlen, outsz, outoff;
+	struct msgfd	*outfds;	/* fds riding with queued frames */
+	size_t		 noutfds, outfdsz;
+	size_t		 cur;		/* start of the frame being built */
+	int		 building;
+	int		 curfd;
+	size_t		 consumed;	/* bytes of the frame handed out */
+};
+
+/* Set up ch on the non-blocking socket fd; names are for error lines. */
+void	 msg_init(struct msgchan *ch, int fd, const char *self,
+	    const char *peer);
+/* Free buffers, close queued and received fds and the socket. */
+void	 msg_clear(struct msgchan *ch);
+
+/*
+ * Build a frame: begin, put fields, end.  fd is -1 or a descriptor whose
+ * ownership passes to the channel (closed once written).  Running out of
+ * memory or over MSG_MAX is a fatalx(): frames come from our own code.
+ */
+void	 msg_begin(struct msgchan *ch, uint16_t type, uint64_t id, int fd);
+void	 msg_put_u32(struct msgchan *ch, uint32_t v);
+void	 msg_put_u64(struct msgchan *ch, uint64_t v);
+void	 msg_put_str(struct msgchan *ch, const char *s);
+void	 msg_put_data(struct msgchan *ch, const void *p, size_t len);
+void	 msg_end(struct msgchan *ch);
+
+/* Bytes framed but not yet written. */
+size_t	 msg_pending(const struct msgchan *ch);
+
+/*
+ * Write queued frames with sendmsg(), passing fds with the first byte of
+ * their frame.  Returns 0 (all or some written, or EAGAIN) or -1 on an
+ * error (errno set; EPIPE when the peer is gone).
+ */
+int	 msg_write(struct msgchan *ch);
+
+/* Write everything queued, waiting with poll() up to timeout_ms. */
+int	 msg_flush(struct msgchan *ch, int timeout_ms);
+
+/*
+ * Read what the socket has (recvmsg, collecting fds).  Returns the byte
+ * count, 0 on EOF, -1 on error (errno; EAGAIN when nothing to read).
+ */
+long	 msg_read(struct msgchan *ch);
+
+/*
+ * Take the next complete frame from the input buffer into *m.  Returns 1
+ * when a frame was taken, 0 when more bytes are needed, -1 when the input
+ * is malformed (length below the header, above MSG_MAX, MSG_F_FD without
+ * a received fd, unknown flags).  The frame stays valid until the next
+ * msg_get() or msg_done() on ch.
+ */
+int	 msg_get(struct msgchan *ch, struct msg *m);
+
+/* Finish with m: fatalx() if its fd was not taken. */
+void	 msg_done(struct msgchan *ch, struct msg *m);
+
+/*
+ * Pure frame parser over a byte buffer (the fuzzing entry): parse one
+ * frame at buf; fd-carrying frames get m->fd = -1 and flags kept.
+ * Returns bytes used (> 0), 0 if incomplete, -1 if malformed.
+ */
+long	 msg_parse(const uint8_t *buf, size_t len, struct msg *m);
+
+/*
+ * Typed field readers.  Each returns 0, or -1 and sets m->bad when the
+ * payload is too short or the field malformed (string with a NUL, longer
+ * than the buffer).
+ */
+int	 msg_get_u32(struct msg *m, uint32_t *v);
+int	 msg_get_u64(struct msg *m, uint64_t *v);
+/* Copy a string into buf (size bufsz, NUL-terminated). */
+int	 msg_get_str(struct msg *m, char *buf, size_t bufsz);
+/* Point *s/*len at a string in the payload (not NUL-terminated). */
+int	 msg_get_strp(struct msg *m, const char **s, size_t *len);
+/* Return a malloc'ed copy of a string (caller frees), NULL on error. */
+char	*msg_get_strdup(struct msg *m);
+int	 msg_get_data(struct msg *m, const void **p, size_t *len);
+/* 0 when the whole payload was read and nothing failed, else -1. */
+int	 msg_get_end(struct msg *m);
+/* The passed fd (-1 if none); may be called once. */
+int	 msg_take_fd(struct msg *m);
+
+/* "MSG_LOG_NOTIFY" etc. for traces and fatal lines; "MSG_?" if unknown. */
+const char *msg_type_name(uint16_t type);
+
+/*
+ * Check m's payload against the field signature of its type (every known
+ * type has one: e.g. "u32 str").  Returns 0, or -1 for an unknown type,
+ * a missing or malformed field or bytes left over.  Does not move m->pos.
+ */
+int	 msg_check(const struct msg *m);
+
+#endif /* MSG_H */
