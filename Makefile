@@ -34,7 +34,7 @@ PAM_CFLAGS = -DHAVE_PAM=1
 PAM_LIBS   = -lpam
 endif
 
-VERSION	 = 2.6.1
+VERSION	 = 0.1.0
 CFLAGS	+= -std=c11 -D_GNU_SOURCE -DEMAILRELAY_VERSION='"$(VERSION)"' \
 	   $(OPT) -Wall -Wextra $(WERROR) -Wno-unused-parameter \
 	   -Wmissing-prototypes -Wstrict-prototypes -Wshadow \

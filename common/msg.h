@@ -7,6 +7,10 @@
  * Payloads are typed fields: u32, u64, str (u32 length + bytes, no NUL
  * inside), data (u32 length + bytes).  Message bodies never go in frames.
  *
+ * Each type's field list (its signature, e.g. "u32 str fd", where "fd"
+ * means MSG_F_FD is set) is in the table in msg.c: adding a type is one
+ * enum line here and one table line there.
+ *
  * This file knows no libevent: common/proc.c wires channels to events.
  */
 #ifndef MSG_H
@@ -34,7 +38,8 @@ enum msg_type {
 	MSG_NONE = 0,
 	/* parent -> child at start-up and on reload */
 	MSG_PARENT_CONF_INSTANCE_NOTIFY,	/* u32 index, str name */
-	MSG_PARENT_CONF_OPTION_NOTIFY,		/* u32 inst, u32 opt, str val */
+	MSG_PARENT_CONF_OPTION_NOTIFY,		/* u32 inst, u32 opt,
+						   u32 hasval, str val */
 	MSG_PARENT_CONF_END_NOTIFY,		/* u32 generation */
 	MSG_PARENT_PEER_NOTIFY,			/* u32 proc + fd */
 	MSG_PARENT_LISTENER_NOTIFY,		/* u32 inst, u32 kind, str addr
@@ -80,6 +85,8 @@ struct msgchan {
 	int		 building;
 	int		 curfd;
 	size_t		 consumed;	/* bytes of the frame handed out */
+	size_t		 inoff;		/* start of unread bytes in in */
+	int		 broken;	/* fds lost or malformed input */
 };
 
 /* Set up ch on the non-blocking socket fd; names are for error lines. */
@@ -115,7 +122,10 @@ int	 msg_flush(struct msgchan *ch, int timeout_ms);
 
 /*
  * Read what the socket has (recvmsg, collecting fds).  Returns the byte
- * count, 0 on EOF, -1 on error (errno; EAGAIN when nothing to read).
+ * count, 0 on EOF, -1 on error (errno; EAGAIN when nothing to read,
+ * ENOBUFS when 4 * MSG_MAX unread bytes wait for msg_get()).  A frame
+ * taken by msg_get() and not yet done is dropped first (its pointers
+ * become invalid).
  */
 long	 msg_read(struct msgchan *ch);
 
@@ -123,8 +133,10 @@ long	 msg_read(struct msgchan *ch);
  * Take the next complete frame from the input buffer into *m.  Returns 1
  * when a frame was taken, 0 when more bytes are needed, -1 when the input
  * is malformed (length below the header, above MSG_MAX, MSG_F_FD without
- * a received fd, unknown flags).  The frame stays valid until the next
- * msg_get() or msg_done() on ch.
+ * a received fd, unknown flags, more than MSG_MAXFDS fds waiting or fds
+ * lost to a truncated control message); -1 again on every later call.
+ * The frame stays valid until the next msg_get(), msg_read() or
+ * msg_done() on ch.
  */
 int	 msg_get(struct msgchan *ch, struct msg *m);
 
@@ -147,9 +159,12 @@ int	 msg_get_u32(struct msg *m, uint32_t *v);
 int	 msg_get_u64(struct msg *m, uint64_t *v);
 /* Copy a string into buf (size bufsz, NUL-terminated). */
 int	 msg_get_str(struct msg *m, char *buf, size_t bufsz);
-/* Point *s/*len at a string in the payload (not NUL-terminated). */
+/* Point *s and *len at a string in the payload (not NUL-terminated). */
 int	 msg_get_strp(struct msg *m, const char **s, size_t *len);
-/* Return a malloc'ed copy of a string (caller frees), NULL on error. */
+/*
+ * Return a malloc'ed copy of a string (caller frees); NULL with m->bad set
+ * for a malformed field, NULL with errno ENOMEM (m->bad unchanged).
+ */
 char	*msg_get_strdup(struct msg *m);
 int	 msg_get_data(struct msg *m, const void **p, size_t *len);
 /* 0 when the whole payload was read and nothing failed, else -1. */
@@ -161,9 +176,17 @@ int	 msg_take_fd(struct msg *m);
 const char *msg_type_name(uint16_t type);
 
 /*
+ * The signature of a type: space-separated u32, u64, str, data in payload
+ * order, and "fd" when a descriptor rides along; "" for no fields.  NULL
+ * for MSG_NONE and unknown types.  Static text.
+ */
+const char *msg_type_sig(uint16_t type);
+
+/*
  * Check m's payload against the field signature of its type (every known
  * type has one: e.g. "u32 str").  Returns 0, or -1 for an unknown type,
- * a missing or malformed field or bytes left over.  Does not move m->pos.
+ * a missing or malformed field, bytes left over, or MSG_F_FD set when the
+ * signature has no "fd" (or the reverse).  Does not move m->pos.
  */
 int	 msg_check(const struct msg *m);
 

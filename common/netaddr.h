@@ -29,7 +29,7 @@ struct iface_item {
 	int		 kinds;		/* LISTEN_* this item applies to */
 	int		 type;		/* IFACE_* */
 	char		 text[108];	/* address, name or path as given */
-	int		 family;	/* IFACE_NAME: AF_INET, AF_INET6, or 0 */
+	int		 family;	/* AF_INET, AF_INET6; a name: 0 = any */
 	int		 fd;		/* IFACE_FD */
 };
 
@@ -63,6 +63,12 @@ struct hostport {
  */
 int	 netaddr_parse_hostport(const char *s, int allow_socks,
 	    struct hostport *out, const char **errstr);
+
+/* Whether s[0..len-1] is a DNS host name: labels of [A-Za-z0-9_-]. */
+int	 netaddr_valid_hostname(const char *s, size_t len);
+
+/* Whether s is an IPv4 or IPv6 address (IPv6 with optional %scope). */
+int	 netaddr_is_ip(const char *s);
 
 /* Whether sa is a local address per SPEC 2.4 (unix sockets included). */
 int	 netaddr_is_local(const struct sockaddr *sa);

@@ -68,6 +68,7 @@ enum opt_id {
 #define OPTF_PENDING	0x04	/* parsed and validated, feature not built */
 #define OPTF_IGNORED	0x08	/* accepted, warned about, ignored */
 #define OPTF_FILE	0x10	/* a path: @app expands */
+#define OPTF_BASIC	0x20	/* listed by the short --help */
 
 struct option_def {
 	const char	*name;		/* long name without dashes */
@@ -78,16 +79,17 @@ struct option_def {
 	const char	*help;		/* one line, for --help --verbose */
 	const char	*dflt;		/* default value text, or NULL */
 	/*
-	 * Validate value (NULL for a boolean); returns NULL if good, else a
-	 * static text for "usage error: invalid --<name> <why>".  NULL
-	 * checker: anything goes.
+	 * Validate a value (never NULL, never empty); returns NULL if good,
+	 * else static text for "invalid --<name> value: \"<value>\": <why>".
+	 * NULL checker: anything goes.
 	 */
 	const char	*(*check)(const char *value);
+	long long	 min, max;	/* OPTA_NUM range */
 };
 
 /* One option's value in one instance. */
 struct optval {
-	int		 set;		/* given, implied, or defaulted */
+	int		 set;		/* given or implied (see conf_str()) */
 	char		*str;		/* last value (NULL for a boolean) */
 	long long	 num;		/* OPTA_NUM/OPTA_PERIOD: seconds */
 	char		**list;		/* OPTF_REPEAT: every value in order */
@@ -99,15 +101,24 @@ struct instconf {
 	struct optval	 opt[OPT__COUNT];
 };
 
+struct confrec;
+
 /*
  * Process-wide options live in inst[0].  The unnamed instance, when there
- * is one, is inst[0].
+ * is one, is inst[0].  config_argv(), config_file() and config_line()
+ * record what they read (validating every value); the end of
+ * config_argv() and config_resolve() decide the instances and apply the
+ * records in order (SPEC 2.3), so inst[] is usable after config_argv().
  */
 struct config {
 	struct instconf	 inst[BOUNDS_INSTANCES];
 	size_t		 ninst;
 	char		*file;		/* configuration file, or NULL */
 	char		*appdir;	/* directory of the executable (@app) */
+	struct confrec	*rec;		/* recorded input */
+	size_t		 nrec;
+	char		**warn;		/* for the caller to log; config_free() */
+	size_t		 nwarn;
 };
 
 /* Error kinds from the parsers; the text goes into err. */
@@ -127,10 +138,13 @@ void	 config_free(struct config *);
 
 /*
  * Parse a command line (argv[0] is the program).  A lone non-option
- * argument names the configuration file, which is read too.  Returns
- * CONF_OK or an error kind with the message (without "emailrelay: ") in
- * err, e.g. "invalid option: \"--foo\"" or "invalid --port value: abc"
- * or "/etc/emailrelay.conf:12: invalid option: \"foo\"".
+ * argument names the configuration file, which is read too; its options
+ * count as given before the command line's, so the command line
+ * overrides.  Returns CONF_OK or an error kind with the message (without
+ * "emailrelay: ") in err, e.g. "invalid option: \"--foo\"" or
+ * "invalid --port value: \"abc\"" or "/etc/emailrelay.conf:12: invalid
+ * option: \"foo\"".  On success inst[] holds the options as given
+ * (and implied); config_finish() does the rest.
  */
 int	 config_argv(struct config *, int argc, char **argv, char *err,
 	    size_t errsz);
@@ -147,10 +161,22 @@ int	 config_line(struct config *, const char *line, const char *file,
 	    int lineno, char *err, size_t errsz);
 
 /*
- * After all input: defaults, implied options, @app, combination checks,
- * and OPTF_PENDING options ("--filter: not supported yet").
+ * After all input: config_resolve() then config_pending().  With --help
+ * or --version set only the resolution is done.
  */
 int	 config_finish(struct config *, char *err, size_t errsz);
+
+/*
+ * Decide the instances, apply the recorded options in order (implied
+ * options included), merge --log-time/--log-address into --log-format,
+ * expand @app, give every instance an explicit spool-dir, and check
+ * combinations.  Warnings ("--hidden: ignored on this platform", "option
+ * ignored: ...") are added to config->warn for the caller to log.
+ */
+int	 config_resolve(struct config *, char *err, size_t errsz);
+
+/* CONF_EUSAGE "--<name>: not supported yet" for a set OPTF_PENDING. */
+int	 config_pending(const struct config *, char *err, size_t errsz);
 
 /*
  * Set one already-normalised value (a child rebuilding the parent's
@@ -165,9 +191,14 @@ void	 config_foreach(const struct config *,
 	    void (*fn)(void *arg, size_t inst, enum opt_id, const char *value),
 	    void *arg);
 
-/* Accessors (never NULL config or instance). */
+/*
+ * Accessors (never NULL config or instance).  conf_str() and conf_num()
+ * return the table default when the option is not set; conf_str() gives
+ * NULL for an unset option without default and for a bare optional one
+ * (--syslog without a facility).
+ */
 int		 conf_bool(const struct instconf *, enum opt_id);
-const char	*conf_str(const struct instconf *, enum opt_id);  /* or NULL */
+const char	*conf_str(const struct instconf *, enum opt_id);
 long long	 conf_num(const struct instconf *, enum opt_id);
 #define conf_global(c)	(&(c)->inst[0])
 

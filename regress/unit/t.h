@@ -37,7 +37,8 @@ void	 t_fail(const char *file, int line, const char *what);
 	const char *t_a_ = (a), *t_b_ = (b);				\
 	if (t_a_ == NULL || t_b_ == NULL || strcmp(t_a_, t_b_) != 0) {	\
 		char t_m_[1024];					\
-		snprintf(t_m_, sizeof(t_m_), "%s == %s (\"%s\" != \"%s\")",\
+		snprintf(t_m_, sizeof(t_m_),				\
+		    "%s == %s (\"%.400s\" != \"%.400s\")",		\
 		    #a, #b, t_a_ ? t_a_ : "(null)", t_b_ ? t_b_ : "(null)");\
 		t_fail(__FILE__, __LINE__, t_m_);			\
 		return;							\

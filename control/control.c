@@ -1,0 +1,38 @@
+/*
+ * The control process: entry point.
+ */
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "msg.h"
+#include "proc.h"
+#include "control.h"
+
+struct control_ctx {
+	struct proc_boot	*boot;
+	struct event_base	*base;
+	struct chan		 parent;
+	struct chan		 peer[PROC__COUNT];
+};
+
+static void	 control_dispatch(struct chan *, struct msg *, void *);
+
+static void
+control_dispatch(struct chan *ch, struct msg *m, void *arg)
+{
+	fatalx("control: unexpected %s from %s", msg_type_name(m->type),
+	    proc_name(ch->peer));
+}
+
+void
+control_main(struct proc_boot *boot, struct msgchan *parent)
+{
+	static struct control_ctx	 ctx;
+
+	ctx.boot = boot;
+	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
+	    control_dispatch, &ctx);
+	proc_run(ctx.base, PROC_CONTROL);
+}

@@ -1,0 +1,38 @@
+/*
+ * The pop process: entry point.
+ */
+#include <stdlib.h>
+
+#include <event2/event.h>
+
+#include "log.h"
+#include "msg.h"
+#include "proc.h"
+#include "pop.h"
+
+struct pop_ctx {
+	struct proc_boot	*boot;
+	struct event_base	*base;
+	struct chan		 parent;
+	struct chan		 peer[PROC__COUNT];
+};
+
+static void	 pop_dispatch(struct chan *, struct msg *, void *);
+
+static void
+pop_dispatch(struct chan *ch, struct msg *m, void *arg)
+{
+	fatalx("pop: unexpected %s from %s", msg_type_name(m->type),
+	    proc_name(ch->peer));
+}
+
+void
+pop_main(struct proc_boot *boot, struct msgchan *parent)
+{
+	static struct pop_ctx	 ctx;
+
+	ctx.boot = boot;
+	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
+	    pop_dispatch, &ctx);
+	proc_run(ctx.base, PROC_POP);
+}
