@@ -157,13 +157,15 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DEMAILRELAY_VERSION='"$(VERSION)"' \
 	   $(PKG_CFLAGS)
 FUZZERS	 = $(FUZZ_SRCS:regress/unit/%.c=$(FO)/%)
 
-$(FO)/common/%.o: common/%.c
+FUZZ_OBJS = $(COMMON_SRCS:%.c=$(FO)/%.o) $(PROC_SRCS:%.c=$(FO)/%.o)
+
+$(FO)/%.o: %.c
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
 
-$(FO)/%: regress/unit/%.c $(COMMON_SRCS:%.c=$(FO)/%.o)
+$(FO)/fuzz_%: regress/unit/fuzz_%.c $(FUZZ_OBJS)
 	@mkdir -p $(@D)
-	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(PAM_LIBS)
 
 fuzz: $(FUZZERS)
 	@set -e; for f in $(FUZZERS); do \

@@ -943,11 +943,8 @@ parent_main(int argc, char *argv[])
 		    "%s: %s\n", conf_str(g, OPT_LOG_FILE), strerror(errno));
 		return (1);
 	}
-	for (i = 0; i < OPT__COUNT; i++)
-		if ((option_def(i)->flags & OPTF_IGNORED) &&
-		    conf_bool(g, i))
-			log_warnx("option --%s is ignored on this platform",
-			    option_def(i)->name);
+	for (i = 0; i < (int)p->conf.nwarn; i++)
+		log_warnx("%s", p->conf.warn[i]);
 
 	if (check_setup(p) == -1)
 		return (1);

@@ -677,14 +677,18 @@ entry_cmp(const void *va, const void *vb)
 	return (strcmp(a->base, b->base));
 }
 
-/* A DIR on a duplicate of dirfd, rewound. */
+/*
+ * A DIR on a fresh descriptor of the spool directory (a dup() would share
+ * and move the caller's directory offset).
+ */
 static DIR *
 dir_open(int dirfd)
 {
 	DIR	*d;
 	int	 fd, saved;
 
-	if ((fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0)) == -1)
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1)
 		return (NULL);
 	if ((d = fdopendir(fd)) == NULL) {
 		saved = errno;

@@ -45,7 +45,8 @@
 #define R_SYNTAX	"501 syntax error in parameters"
 #define R_NOPARAMS	"501 syntax error (no parameters allowed)"
 #define R_NOTIMPL	"502 command not implemented"
-#define R_SEQUENCE	"503 command out of sequence -- use RSET to resynchronise"
+#define R_SEQUENCE	\
+    "503 command out of sequence -- use RSET to resynchronise"
 #define R_AUTHREQ	"530 authentication required"
 #define R_TLSREQ	"530 encryption required: use starttls"
 #define R_TOOBIG	"552 message size exceeds fixed maximum message size"
@@ -577,10 +578,10 @@ proto_command(struct smtp_proto *p, const char *line, size_t len)
 static void
 cmd_ehlo(struct smtp_proto *p, char *args)
 {
-	char	 lines[12][BOUNDS_DOMAIN + 32];
-	size_t	 i, n = 0;
-	char	*sp;
-	const char *mechs;
+	char		 lines[12][BOUNDS_DOMAIN + 32];
+	const char	*mechs;
+	char		*sp;
+	size_t		 i, n = 0;
 
 	if (*args == '\0') {
 		proto_fail(p, R_PARAMREQ);
@@ -859,7 +860,8 @@ proto_data_line(struct smtp_proto *p, const char *line, size_t len)
 		if (complete && p->ndot + len <= sizeof(tmp)) {
 			memcpy(tmp, p->dot, p->ndot);
 			memcpy(tmp + p->ndot, line, len);
-			if ((p->ndot + len == 2 && memcmp(tmp, ".\n", 2) == 0) ||
+			if ((p->ndot + len == 2 &&
+			    memcmp(tmp, ".\n", 2) == 0) ||
 			    (p->ndot + len == 3 &&
 			    memcmp(tmp, ".\r\n", 3) == 0)) {
 				p->ndot = 0;
@@ -1312,7 +1314,8 @@ proto_sasl_input(struct smtp_proto *p, const char *line, size_t len,
 			memcpy(p->sasl_user, buf, n + 1);
 			p->sasl_step = 1;
 			p->state = SMTP_ST_SASL;
-			proto_send(p, "334 UGFzc3dvcmQ6");	/* "Password:" */
+			/* "Password:" */
+			proto_send(p, "334 UGFzc3dvcmQ6");
 			break;
 		}
 		proto_sasl_request(p, "", p->sasl_user, buf);

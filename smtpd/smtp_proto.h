@@ -104,7 +104,8 @@ struct smtp_proto_conf {
 	const char	*auth_mechs_tls; /* the same once TLS is active;
 					   NULL = as auth_mechs */
 	int		 tls_available;	/* STARTTLS offered */
-	int		 tls_active;	/* implicit TLS (--server-tls-connection) */
+	int		 tls_active;	/* implicit TLS
+					   (--server-tls-connection) */
 	const char	*tls_cipher;	/* with tls_active, or NULL */
 	int		 tls_required;	/* --server-tls-required */
 };

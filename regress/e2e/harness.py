@@ -112,6 +112,8 @@ class Relay:
         self.exe = binary()
         if user is not None:
             self.exe = _public_copy(self.exe)
+            pw = pwd.getpwnam(user)
+            os.chown(workdir, pw.pw_uid, pw.pw_gid)
 
     def spool(self, name="spool"):
         path = os.path.join(self.workdir, name)

@@ -4,11 +4,12 @@
  * request callback or later; the rest is client input, fed the way the
  * session does (lines cut at LF, fragments of overlong lines, BDAT
  * octets raw, nothing while busy; input after STARTTLS is taken as
- * sent after the handshake).  Each request gets a status taken from the input byte at a
- * rotating position.  Every reply line must look like an SMTP reply.
+ * sent after the handshake).  Each request gets a status taken from
+ * the input byte at a rotating position.  Every reply line must look
+ * like an SMTP reply.
  *
- * The fuzz rule in the Makefile links only the common/ sources, so the engine is
- * compiled into this file.
+ * The fuzz rule in the Makefile links only the common/ sources, so the
+ * engine is compiled into this file.
  */
 #include <stddef.h>
 #include <stdint.h>

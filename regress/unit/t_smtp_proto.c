@@ -787,12 +787,18 @@ TEST(smtp_data_fragments)
 	T_EQ_INT(smtp_proto_line(&f->p, ".\r", 2), SMTP_PROTO_OK);
 	T_EQ_INT(smtp_proto_line(&f->p, "\r\n", 2), SMTP_PROTO_OK);
 	T_CONTENT(f, "ab.c\r\n.x\r\n\r\r\n");
+	/* ".a" held back, then "\n": content "a\n" */
 	T_EQ_INT(smtp_proto_line(&f->p, ".", 1), SMTP_PROTO_OK);
+	T_EQ_INT(smtp_proto_line(&f->p, "a", 1), SMTP_PROTO_OK);
+	T_EQ_INT(smtp_proto_line(&f->p, "\n", 1), SMTP_PROTO_OK);
+	/* ".", "\r", "\n" in three pieces is the end */
+	T_EQ_INT(smtp_proto_line(&f->p, ".", 1), SMTP_PROTO_OK);
+	T_EQ_INT(smtp_proto_line(&f->p, "\r", 1), SMTP_PROTO_OK);
 	T_ASSERT(!smtp_proto_busy(&f->p));
-	T_EQ_INT(smtp_proto_line(&f->p, "\r\n", 2), SMTP_PROTO_OK);
+	T_EQ_INT(smtp_proto_line(&f->p, "\n", 1), SMTP_PROTO_OK);
 	T_ASSERT(smtp_proto_busy(&f->p));
 	T_EQ_INT(f->reqs[2], SMTP_REQ_DATA_END);
-	T_CONTENT(f, "ab.c\r\n.x\r\n\r\r\n");
+	T_CONTENT(f, "ab.c\r\n.x\r\n\r\r\na\n");
 	fake_free(f);
 }
 
@@ -1337,7 +1343,8 @@ TEST(smtp_vrfy)
 	input(f, "VRFY <>\r\n");
 	input(f, "VRFY <me@relay.test>\r\n");
 	T_EQ_STR(f->addr, "me@relay.test");
-	answer(f, SMTP_REQ_VRFY, SMTP_STATUS_LOCAL, "Me Myself <me@relay.test>");
+	answer(f, SMTP_REQ_VRFY, SMTP_STATUS_LOCAL,
+	    "Me Myself <me@relay.test>");
 	input(f, "VRFY you@far.example\r\n");
 	answer(f, SMTP_REQ_VRFY, MSG_OK, NULL);
 	input(f, "VRFY nobody\r\n");

@@ -78,7 +78,8 @@ tmp_remove(const char *path, int dirfd)
 	struct dirent	*de;
 	int		 fd;
 
-	if ((fd = dup(dirfd)) != -1 && (d = fdopendir(fd)) != NULL) {
+	if ((fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY)) != -1 &&
+	    (d = fdopendir(fd)) != NULL) {
 		while ((de = readdir(d)) != NULL) {
 			if (strcmp(de->d_name, ".") == 0 ||
 			    strcmp(de->d_name, "..") == 0)
