@@ -158,12 +158,18 @@ FUZZ_CFLAGS = -std=c11 -D_GNU_SOURCE -DEMAILRELAY_VERSION='"$(VERSION)"' \
 FUZZERS	 = $(FUZZ_SRCS:regress/unit/%.c=$(FO)/%)
 
 FUZZ_OBJS = $(COMMON_SRCS:%.c=$(FO)/%.o) $(PROC_SRCS:%.c=$(FO)/%.o)
+.SECONDARY: $(FUZZ_OBJS)
 
 $(FO)/%.o: %.c
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
 
-$(FO)/fuzz_%: regress/unit/fuzz_%.c $(FUZZ_OBJS)
+# An archive, so a target that includes a source file for its statics
+# does not clash with that file's object.
+$(FO)/libfuzz.a: $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+$(FO)/fuzz_%: regress/unit/fuzz_%.c $(FO)/libfuzz.a
 	@mkdir -p $(@D)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(PKG_LIBS) $(PAM_LIBS)
 
