@@ -90,9 +90,9 @@ $(O)/regress/unit/t_main.o: regress/unit/t_main.c
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
 # Install missing Debian packages (as root), or say what to install.
-deps:
+define install_missing
 	@missing=""; \
-	for p in $(DEBS); do dpkg -s $$p >/dev/null 2>&1 || \
+	for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || \
 	    missing="$$missing $$p"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ]; then \
@@ -104,19 +104,13 @@ deps:
 		echo "install them with: sudo apt-get install$$missing"; \
 		exit 1; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEBS))
 
 deps-test: deps
-	@missing=""; \
-	for p in $(TESTDEBS); do dpkg -s $$p >/dev/null 2>&1 || \
-	    missing="$$missing $$p"; done; \
-	if [ -z "$$missing" ]; then exit 0; fi; \
-	if [ "$$(id -u)" = 0 ]; then \
-		echo "installing:$$missing"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
-		    apt-get install -y -qq $$missing; \
-	else \
-		echo "missing test packages:$$missing"; exit 1; \
-	fi
+	$(call install_missing,$(TESTDEBS))
 
 # A foreground relay on 127.0.0.1:10025 with its spool in ./var/spool.
 RUN_ARGS ?= --no-daemon --log --port 10025 --interface 127.0.0.1 \
