@@ -171,8 +171,11 @@ class Relay:
         # Every child has dropped privileges once it reported ready;
         # the parent logs that with --debug only, so wait on /proc.
         if self._chrooted():
+            keep_root = "root" in [self.argv[i + 1] for i, a in
+                                   enumerate(self.argv[:-1]) if a == "--user"]
             wait_for(lambda: all(
-                _dropped(pid) for pid in self.children().values()),
+                _dropped(name, pid, keep_root)
+                for name, pid in self.children().items()),
                 timeout, "children to drop privileges")
 
     def children(self):
@@ -213,9 +216,19 @@ class Relay:
             assert marker not in text, "sanitizer report:\n" + text
 
 
-def _dropped(pid):
+def _dropped(name, pid, keep_root):
+    """Whether child name has chrooted and switched user (as far as
+    either applies to it)."""
     st = proc_status(pid)
-    return st is not None and st.get("Uid", "").split()[0] != "0"
+    if st is None:
+        return False
+    if name != "lookup":
+        try:
+            if os.readlink("/proc/%d/root" % pid) == "/":
+                return False
+        except OSError:
+            return False
+    return keep_root or st.get("Uid", "").split()[0] != "0"
 
 
 def _daemon_gid():

@@ -320,3 +320,30 @@ def test_log_file_time_and_daily_name(relay):
         text = f.read()
     assert re.search(r"^emailrelay: \d{8}\.\d{6}\.\d{3}: info: smtp server "
                      r"on 127\.0\.0\.1:%d$" % port, text, re.M), text
+
+
+@pytest.mark.parametrize("user", ["root", "nobody"])
+def test_user_option(relay, user):
+    if not IS_ROOT or relay.user is not None:
+        pytest.skip("needs root: --user switches accounts")
+    port = free_port()
+    relay.start(*std_args(relay, port), "--user", user, ready_ports=[port])
+    uid = pwd.getpwnam(user).pw_uid
+    for name, pid in relay.children().items():
+        if user != "root":
+            wait_for(lambda: proc_status(pid)["Uid"].split()[0] == str(uid),
+                     5, "%s to drop privileges" % name)
+        assert proc_status(pid)["Uid"].split() == [str(uid)] * 4, name
+        if name == "smtp":
+            wait_for(lambda: os.readlink("/proc/%d/root" % pid) ==
+                     "/var/lib/emailrelay/empty", 5, "smtp chroot")
+    relay.stop()
+
+
+def test_unknown_user_exit_1(workdir):
+    if not IS_ROOT:
+        pytest.skip("needs root: --user is only looked up by root")
+    r = run("--no-daemon", "--user", "no-such-user-x", "--spool-dir",
+            workdir, user=None)
+    assert r.returncode == 1
+    assert "no-such-user-x" in r.stderr
