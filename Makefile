@@ -12,7 +12,7 @@ PKGS	 = libevent libtls libbsd-overlay libcares
 DEBS	 = pkg-config libevent-dev libtls-dev libbsd-dev libc-ares-dev \
 	   libpam0g-dev
 TESTDEBS = python3 python3-pytest mandoc swaks clang libclang-rt-14-dev \
-	   openssl procps
+	   openssl procps strace iproute2
 
 ifeq ($(SANITIZE),1)
 O	 = build-san
@@ -53,6 +53,8 @@ PROC_OBJS   := $(PROC_SRCS:%.c=$(O)/%.o)
 UNIT_OBJS   := $(UNIT_SRCS:%.c=$(O)/%.o)
 
 TOOLS	 = $(patsubst emailrelayctl/%.c,$(O)/%,$(wildcard emailrelayctl/*.c))
+TOOL_OBJS = $(patsubst %.c,$(O)/%.o,$(wildcard emailrelayctl/*.c))
+.SECONDARY: $(TOOL_OBJS)
 PROGS	 = $(O)/emailrelay $(TOOLS)
 
 .PHONY: all run check check-unit check-e2e check-san fuzz install clean \
