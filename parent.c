@@ -803,9 +803,14 @@ parent_shutdown(struct parent *p, int status)
 		return;
 	p->stopping = 1;
 	p->status = status;
-	/* EOF on its channel tells each child to exit. */
+	/*
+	 * EOF on its channel tells each child to exit.  Only our half is
+	 * shut: the log lines a child sends before it goes are still read,
+	 * until its EOF closes the channel.
+	 */
 	for (i = 1; i < PROC__COUNT; i++)
-		if (p->child[i].ch.ev != NULL)
+		if (p->child[i].ch.ev != NULL &&
+		    shutdown(p->child[i].ch.m.fd, SHUT_WR) == -1)
 			chan_close(&p->child[i].ch);
 	if ((p->ev_stop = evtimer_new(p->base, parent_on_stop_timer,
 	    p)) == NULL || evtimer_add(p->ev_stop, &tv) == -1)

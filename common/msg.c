@@ -40,7 +40,8 @@ _Static_assert(sizeof(struct msg_hdr) == MSG_HDRLEN,
 
 struct msg_sig {
 	const char	*name;
-	const char	*sig;
+	const char	*sig;		/* request (or notification) */
+	const char	*rsig;		/* reply, NULL for none */
 };
 
 enum msg_field {
@@ -50,6 +51,7 @@ enum msg_field {
 	MSGF_STR,
 	MSGF_DATA,
 	MSGF_FD,
+	MSGF_FDOPT,
 	MSGF_BAD
 };
 
@@ -62,22 +64,31 @@ static void	 msg_drop(struct msgchan *);
 static int	 msg_need(struct msg *, size_t);
 static int	 msg_get_lenp(struct msg *, const uint8_t **, size_t *);
 static enum msg_field msg_sig_next(const char **);
+static void	 msg_begin_flags(struct msgchan *, uint16_t, uint64_t, int,
+		    uint16_t);
 
 /*
- * Signatures, one line per enum msg_type value in enum order; the count
- * is checked below and the unit test checks that there is no hole.
+ * Signatures, one line per enum msg_type value in enum order: the
+ * request's, then the reply's (NULL for a _NOTIFY); the count is checked
+ * below and the unit test checks that there is no hole.
  */
-#define SIG(t, s)	[t] = { #t, s }
+#define SIG(t, s, r)	[t] = { #t, s, r }
 static const struct msg_sig msg_sigs[] = {
-	SIG(MSG_NONE,				NULL),
-	SIG(MSG_PARENT_CONF_INSTANCE_NOTIFY,	"u32 str"),
-	SIG(MSG_PARENT_CONF_OPTION_NOTIFY,	"u32 u32 u32 str"),
-	SIG(MSG_PARENT_CONF_END_NOTIFY,		"u32"),
-	SIG(MSG_PARENT_PEER_NOTIFY,		"u32 fd"),
-	SIG(MSG_PARENT_LISTENER_NOTIFY,		"u32 u32 str fd"),
-	SIG(MSG_PARENT_START_NOTIFY,		""),
-	SIG(MSG_CHILD_READY_NOTIFY,		"u32"),
-	SIG(MSG_LOG_NOTIFY,			"u32 str"),
+	SIG(MSG_NONE,				NULL, NULL),
+	SIG(MSG_PARENT_CONF_INSTANCE_NOTIFY,	"u32 str", NULL),
+	SIG(MSG_PARENT_CONF_OPTION_NOTIFY,	"u32 u32 u32 str", NULL),
+	SIG(MSG_PARENT_CONF_END_NOTIFY,		"u32", NULL),
+	SIG(MSG_PARENT_PEER_NOTIFY,		"u32 fd", NULL),
+	SIG(MSG_PARENT_LISTENER_NOTIFY,		"u32 u32 str fd", NULL),
+	SIG(MSG_PARENT_START_NOTIFY,		"", NULL),
+	SIG(MSG_CHILD_READY_NOTIFY,		"u32", NULL),
+	SIG(MSG_LOG_NOTIFY,			"u32 str", NULL),
+	SIG(MSG_SMTPD_MESSAGE_CREATE,		"u32 u64", "u32 str str fd?"),
+	SIG(MSG_SMTPD_MESSAGE_ENVELOPE_NOTIFY,	"u32 u32 str str str str",
+	    NULL),
+	SIG(MSG_SMTPD_MESSAGE_RCPT_NOTIFY,	"u32 data", NULL),
+	SIG(MSG_SMTPD_MESSAGE_COMMIT,		"u64", "u32 str"),
+	SIG(MSG_SMTPD_MESSAGE_ROLLBACK_NOTIFY,	"", NULL),
 };
 #undef SIG
 
@@ -191,6 +202,19 @@ msg_compact_out(struct msgchan *ch)
 void
 msg_begin(struct msgchan *ch, uint16_t type, uint64_t id, int fd)
 {
+	msg_begin_flags(ch, type, id, fd, 0);
+}
+
+void
+msg_reply_begin(struct msgchan *ch, uint16_t type, uint64_t id, int fd)
+{
+	msg_begin_flags(ch, type, id, fd, MSG_F_REPLY);
+}
+
+static void
+msg_begin_flags(struct msgchan *ch, uint16_t type, uint64_t id, int fd,
+    uint16_t flags)
+{
 	struct msg_hdr	 h;
 	struct msgfd	*p;
 	size_t		 sz;
@@ -214,7 +238,7 @@ msg_begin(struct msgchan *ch, uint16_t type, uint64_t id, int fd)
 	msg_grow(ch, MSG_HDRLEN, type);
 	memset(&h, 0, sizeof(h));
 	h.type = type;
-	h.flags = fd != -1 ? MSG_F_FD : 0;
+	h.flags = flags | (fd != -1 ? MSG_F_FD : 0);
 	h.id = id;
 	ch->cur = ch->outlen;
 	memcpy(ch->out + ch->outlen, &h, sizeof(h));
@@ -525,7 +549,7 @@ msg_parse(const uint8_t *buf, size_t len, struct msg *m)
 	if (len >= offsetof(struct msg_hdr, id)) {
 		memcpy(&h.flags, buf + offsetof(struct msg_hdr, flags),
 		    sizeof(h.flags));
-		if (h.flags & ~MSG_F_FD)
+		if (h.flags & ~(MSG_F_FD | MSG_F_REPLY))
 			return (-1);
 	}
 	if (len < h.len)
@@ -690,6 +714,14 @@ msg_type_sig(uint16_t type)
 	return (msg_sigs[type].sig);
 }
 
+const char *
+msg_type_reply_sig(uint16_t type)
+{
+	if (type >= nitems(msg_sigs))
+		return (NULL);
+	return (msg_sigs[type].rsig);
+}
+
 /* The next field of a signature; advances *sp past it. */
 static enum msg_field
 msg_sig_next(const char **sp)
@@ -703,6 +735,7 @@ msg_sig_next(const char **sp)
 		{ "str",	MSGF_STR },
 		{ "data",	MSGF_DATA },
 		{ "fd",		MSGF_FD },
+		{ "fd?",	MSGF_FDOPT },
 	};
 	const char	*s = *sp;
 	size_t		 n, i;
@@ -731,7 +764,9 @@ msg_check(const struct msg *m)
 	enum msg_field	 f;
 	int		 wantfd = 0;
 
-	if ((sig = msg_type_sig(m->type)) == NULL)
+	sig = (m->flags & MSG_F_REPLY) ? msg_type_reply_sig(m->type) :
+	    msg_type_sig(m->type);
+	if (sig == NULL)
 		return (-1);
 	c = *m;
 	c.pos = 0;
@@ -753,12 +788,15 @@ msg_check(const struct msg *m)
 		case MSGF_FD:
 			wantfd = 1;
 			break;
+		case MSGF_FDOPT:
+			wantfd = -1;
+			break;
 		case MSGF_END:
 		case MSGF_BAD:
 			return (-1);
 		}
 	}
-	if (((m->flags & MSG_F_FD) != 0) != wantfd)
+	if (wantfd != -1 && ((m->flags & MSG_F_FD) != 0) != wantfd)
 		return (-1);
 	return (msg_get_end(&c));
 }

@@ -8,8 +8,10 @@
  * inside), data (u32 length + bytes).  Message bodies never go in frames.
  *
  * Each type's field list (its signature, e.g. "u32 str fd", where "fd"
- * means MSG_F_FD is set) is in the table in msg.c: adding a type is one
- * enum line here and one table line there.
+ * means MSG_F_FD is set and "fd?" that it may be) is in the table in
+ * msg.c, with a second signature for the type's reply (MSG_F_REPLY set;
+ * none for _NOTIFY types): adding a type is one enum line here and one
+ * table line there.
  *
  * This file knows no libevent: common/proc.c wires channels to events.
  */
@@ -19,10 +21,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_VERSION	1
+#define MSG_VERSION	2
 #define MSG_HDRLEN	16
 #define MSG_MAX		16384		/* whole frame, header included */
 #define MSG_F_FD	0x0001
+#define MSG_F_REPLY	0x0002		/* a reply: checked against the
+					   type's reply signature */
 #define MSG_MAXFDS	64		/* received, not yet taken */
 
 /* Reply status, the first field of every reply. */
@@ -48,6 +52,22 @@ enum msg_type {
 	/* child -> parent */
 	MSG_CHILD_READY_NOTIFY,			/* u32 proc */
 	MSG_LOG_NOTIFY,				/* u32 level, str body */
+	/*
+	 * smtpd <-> queue, one message being received; id = session id.
+	 * CREATE: u32 inst, u64 SIZE= (0 if none); reply u32 status,
+	 * str reply text, str base name, + fd of the content file (O_WRONLY)
+	 * when MSG_OK.  ENVELOPE: u32 body (ADDR_BODY_*), u32 utf8 mailbox
+	 * names, str from, str client IP, str SASL id, str AUTH= (xtext).
+	 * RCPT: u32 count, data: count entries "L<mailbox>\0" (To-Local) or
+	 * "R<address>\0" (To-Remote); as many frames as needed.  COMMIT:
+	 * u64 content octets; reply u32 status, str reply text for the
+	 * client.  ROLLBACK: the message is abandoned (nothing).
+	 */
+	MSG_SMTPD_MESSAGE_CREATE,
+	MSG_SMTPD_MESSAGE_ENVELOPE_NOTIFY,
+	MSG_SMTPD_MESSAGE_RCPT_NOTIFY,
+	MSG_SMTPD_MESSAGE_COMMIT,
+	MSG_SMTPD_MESSAGE_ROLLBACK_NOTIFY,
 	MSG_TYPE__COUNT
 };
 
@@ -101,6 +121,9 @@ void	 msg_clear(struct msgchan *ch);
  * memory or over MSG_MAX is a fatalx(): frames come from our own code.
  */
 void	 msg_begin(struct msgchan *ch, uint16_t type, uint64_t id, int fd);
+/* The same for a reply to a request of type (sets MSG_F_REPLY). */
+void	 msg_reply_begin(struct msgchan *ch, uint16_t type, uint64_t id,
+	    int fd);
 void	 msg_put_u32(struct msgchan *ch, uint32_t v);
 void	 msg_put_u64(struct msgchan *ch, uint64_t v);
 void	 msg_put_str(struct msgchan *ch, const char *s);
@@ -177,16 +200,24 @@ const char *msg_type_name(uint16_t type);
 
 /*
  * The signature of a type: space-separated u32, u64, str, data in payload
- * order, and "fd" when a descriptor rides along; "" for no fields.  NULL
- * for MSG_NONE and unknown types.  Static text.
+ * order, and "fd" when a descriptor rides along ("fd?" when it may);
+ * "" for no fields.  NULL for MSG_NONE and unknown types.  Static text.
  */
 const char *msg_type_sig(uint16_t type);
 
 /*
- * Check m's payload against the field signature of its type (every known
- * type has one: e.g. "u32 str").  Returns 0, or -1 for an unknown type,
- * a missing or malformed field, bytes left over, or MSG_F_FD set when the
- * signature has no "fd" (or the reverse).  Does not move m->pos.
+ * The signature of the reply to a request of type, the same way; NULL
+ * for _NOTIFY types (no reply), MSG_NONE and unknown types.
+ */
+const char *msg_type_reply_sig(uint16_t type);
+
+/*
+ * Check m's payload against the field signature of its type, the reply
+ * signature when MSG_F_REPLY is set (every known type has a request
+ * signature: e.g. "u32 str").  Returns 0, or -1 for an unknown type, a
+ * reply to a type without one, a missing or malformed field, bytes left
+ * over, or MSG_F_FD set when the signature has no "fd" (or the reverse,
+ * unless "fd?").  Does not move m->pos.
  */
 int	 msg_check(const struct msg *m);
 

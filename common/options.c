@@ -202,7 +202,7 @@ static const struct option_def options[OPT__COUNT] = {
 	[OPT_CONNECTION_TIMEOUT] = { "connection-timeout", 'U', OPTA_NUM,
 	    OPTF_PENDING, "<time>", "timeout in seconds for connecting to "
 	    "the remote server (default 40)", "40", NULL, 0, CONF_TIMEMAX },
-	[OPT_IDLE_TIMEOUT] = { "idle-timeout", 0, OPTA_NUM, OPTF_PENDING,
+	[OPT_IDLE_TIMEOUT] = { "idle-timeout", 0, OPTA_NUM, 0,
 	    "<time>", "timeout in seconds for an idle client connection "
 	    "(default 60)", "60", NULL, 0, CONF_TIMEMAX },
 	[OPT_RESPONSE_TIMEOUT] = { "response-timeout", 'T', OPTA_NUM,
@@ -225,13 +225,13 @@ static const struct option_def options[OPT__COUNT] = {
 	    "listens for SMTP on <port> (default 25)",
 	    "25", NULL, 1, 65535 },
 	[OPT_REMOTE_CLIENTS] = { "remote-clients", 'r', OPTA_NONE,
-	    OPTF_PENDING | OPTF_BASIC, NULL, "allows connections from "
+	    OPTF_BASIC, NULL, "allows connections from "
 	    "non-local addresses", NULL, NULL, 0, 0 },
 	[OPT_ADDRESS_VERIFIER] = { "address-verifier", 0, OPTA_STR,
 	    OPTF_PENDING | OPTF_FILE, "<program>", "verifies recipient "
 	    "addresses with <program>, net:<host:port> or account:",
 	    NULL, check_verifier, 0, 0 },
-	[OPT_ANONYMOUS] = { "anonymous", 'A', OPTA_OPTIONAL, OPTF_PENDING,
+	[OPT_ANONYMOUS] = { "anonymous", 'A', OPTA_OPTIONAL, 0,
 	    "<scope>", "reveals less about the server: vrfy, server, "
 	    "content, client", NULL, check_anonymous, 0, 0 },
 	[OPT_DELIVERY_DIR] = { "delivery-dir", 0, OPTA_STR,
@@ -242,7 +242,7 @@ static const struct option_def options[OPT__COUNT] = {
 	    "checks clients with DNSBL zones: "
 	    "<list>[,<threshold>[,<timeout-ms>[,<dns-server>]]]",
 	    NULL, check_dnsbl, 0, 0 },
-	[OPT_DOMAIN] = { "domain", 'D', OPTA_STR, OPTF_PENDING, "<fqdn>",
+	[OPT_DOMAIN] = { "domain", 'D', OPTA_STR, 0, "<fqdn>",
 	    "the domain name used in the greeting, Received lines and "
 	    "message ids", NULL, check_domain, 0, 0 },
 	[OPT_FILTER] = { "filter", 'z', OPTA_STR,
@@ -257,11 +257,11 @@ static const struct option_def options[OPT__COUNT] = {
 	    "addresses: a comma list of [smtp=|pop=|admin=]<address>",
 	    NULL, check_iface, 0, 0 },
 	[OPT_SERVER_SMTP_CONFIG] = { "server-smtp-config", 'Z', OPTA_STR,
-	    OPTF_PENDING, "<config>", "configures the SMTP server: "
+	    0, "<config>", "configures the SMTP server: "
 	    "pipelining, chunking, smtputf8, smtputf8strict, "
 	    "nostrictparsing, noalabels, proxy (+ or - to add or remove)",
 	    NULL, check_server_smtp, 0, 0 },
-	[OPT_SIZE] = { "size", 'M', OPTA_NUM, OPTF_PENDING, "<bytes>",
+	[OPT_SIZE] = { "size", 'M', OPTA_NUM, 0, "<bytes>",
 	    "the largest message accepted, 0 for no limit (default 0)",
 	    "0", NULL, 0, LLONG_MAX },
 	[OPT_NO_SMTP] = { "no-smtp", 'X', OPTA_NONE, 0, NULL,

@@ -1,38 +1,263 @@
 /*
- * The smtpd process: entry point.
+ * The smtpd process: entry point, listeners, accept with pause and resume
+ * (OpenSMTPD smtp.c smtp_can_accept/smtp_pause/smtp_resume), and the
+ * dispatch of queue's replies to the sessions.
  */
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "log.h"
 #include "msg.h"
+#include "netaddr.h"
+#include "options.h"
 #include "proc.h"
+#include "session.h"
 #include "smtpd.h"
 
-struct smtpd_ctx {
-	struct proc_boot	*boot;
-	struct event_base	*base;
-	struct chan		 parent;
-	struct chan		 peer[PROC__COUNT];
-};
+#define SMTPD_ACCEPT_BURST	64	/* accepts per listener event */
+#define SMTPD_RESUME_SEC	1	/* retry after running out of fds */
+#define SMTPD_FD_RESERVE	32	/* descriptors kept for the rest */
 
 static void	 smtpd_dispatch(struct chan *, struct msg *, void *);
+static void	 smtpd_on_accept(evutil_socket_t, short, void *);
+static void	 smtpd_on_resume(evutil_socket_t, short, void *);
+static int	 smtpd_can_accept(struct smtpd_ctx *);
+static void	 smtpd_pause(struct smtpd_ctx *, int);
+static void	 smtpd_resume(struct smtpd_ctx *);
+static void	 smtpd_listen(struct smtpd_ctx *);
+static void	 smtpd_hostname(struct smtpd_ctx *);
+static void	 smtpd_check_conf(struct smtpd_ctx *);
 
 static void
 smtpd_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
-	fatalx("smtpd: unexpected %s from %s", msg_type_name(m->type),
-	    proc_name(ch->peer));
+	struct smtpd_ctx	*ctx = arg;
+
+	if (ch->peer != PROC_QUEUE || (m->flags & MSG_F_REPLY) == 0 ||
+	    (m->type != MSG_SMTPD_MESSAGE_CREATE &&
+	    m->type != MSG_SMTPD_MESSAGE_COMMIT))
+		fatalx("smtpd: unexpected %s from %s", msg_type_name(m->type),
+		    proc_name(ch->peer));
+	session_dispatch(ctx, m);
+	msg_done(&ch->m, m);
+}
+
+/* Room for another session: the limit, and queue keeping up. */
+static int
+smtpd_can_accept(struct smtpd_ctx *ctx)
+{
+	if (ctx->nsessions >= ctx->maxsessions)
+		return (0);
+	if (msg_pending(&ctx->peer[PROC_QUEUE].m) > SMTPD_QUEUE_BACKLOG)
+		return (0);
+	return (1);
+}
+
+/* Stop accepting; with retry, look again after a while. */
+static void
+smtpd_pause(struct smtpd_ctx *ctx, int retry)
+{
+	struct timeval	 tv = { SMTPD_RESUME_SEC, 0 };
+	size_t		 i;
+
+	if (!ctx->paused) {
+		for (i = 0; i < ctx->nlst; i++)
+			event_del(ctx->lst[i].ev);
+		ctx->paused = 1;
+	}
+	if (retry && !evtimer_pending(ctx->ev_resume, NULL))
+		evtimer_add(ctx->ev_resume, &tv);
+}
+
+static void
+smtpd_resume(struct smtpd_ctx *ctx)
+{
+	size_t	 i;
+
+	if (!ctx->paused)
+		return;
+	if (!smtpd_can_accept(ctx)) {
+		/* Queue's backlog drains without telling us: poll it. */
+		if (ctx->nsessions < ctx->maxsessions)
+			smtpd_pause(ctx, 1);
+		return;
+	}
+	for (i = 0; i < ctx->nlst; i++)
+		if (event_add(ctx->lst[i].ev, NULL) == -1)
+			fatalx("smtpd: event_add");
+	ctx->paused = 0;
+}
+
+static void
+smtpd_on_resume(evutil_socket_t fd, short ev, void *arg)
+{
+	smtpd_resume(arg);
+}
+
+void
+smtpd_session_closed(struct smtpd_ctx *ctx)
+{
+	if (ctx->nsessions > 0)
+		ctx->nsessions--;
+	smtpd_resume(ctx);
+}
+
+static void
+smtpd_on_accept(evutil_socket_t lfd, short ev, void *arg)
+{
+	struct smtpd_listener	*sl = arg;
+	struct smtpd_ctx	*ctx = sl->ctx;
+	const struct instconf	*ic;
+	struct sockaddr_storage	 ss;
+	struct slog		 lg;
+	socklen_t		 len;
+	int			 fd, i;
+
+	for (i = 0; i < SMTPD_ACCEPT_BURST; i++) {
+		if (!smtpd_can_accept(ctx)) {
+			smtpd_pause(ctx, ctx->nsessions < ctx->maxsessions);
+			return;
+		}
+		len = sizeof(ss);
+		if ((fd = accept4(lfd, (struct sockaddr *)&ss, &len,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC)) == -1) {
+			switch (errno) {
+			case EAGAIN:
+#if EAGAIN != EWOULDBLOCK
+			case EWOULDBLOCK:
+#endif
+				return;
+			case EINTR:
+			case ECONNABORTED:
+				continue;
+			case EMFILE:
+			case ENFILE:
+			case ENOBUFS:
+			case ENOMEM:
+				log_warn("smtp server: accept");
+				smtpd_pause(ctx, 1);
+				return;
+			default:
+				log_warn("smtp server: accept");
+				return;
+			}
+		}
+		ic = &ctx->boot->conf.inst[sl->l->inst];
+		if (!conf_bool(ic, OPT_REMOTE_CLIENTS) &&
+		    !netaddr_is_local((struct sockaddr *)&ss)) {
+			memset(&lg, 0, sizeof(lg));
+			lg.unit = ic->name;
+			netaddr_ip((struct sockaddr *)&ss, lg.addr,
+			    sizeof(lg.addr));
+			slog_warnx(&lg, "configured to reject non-local smtp "
+			    "connection: %s", lg.addr);
+			close(fd);
+			continue;
+		}
+		if (session_new(ctx, sl->l, fd, (struct sockaddr *)&ss,
+		    len) == 0)
+			ctx->nsessions++;
+	}
+}
+
+/* An accept event per SMTP listener; other kinds are not ours. */
+static void
+smtpd_listen(struct smtpd_ctx *ctx)
+{
+	struct proc_boot	*boot = ctx->boot;
+	struct smtpd_listener	*sl;
+	size_t			 i;
+
+	for (i = 0; i < boot->nlst; i++) {
+		if (boot->lst[i].kind != LISTEN_SMTP ||
+		    boot->lst[i].inst >= boot->conf.ninst) {
+			close(boot->lst[i].fd);
+			boot->lst[i].fd = -1;
+			continue;
+		}
+		sl = &ctx->lst[ctx->nlst++];
+		sl->ctx = ctx;
+		sl->l = &boot->lst[i];
+		if ((sl->ev = event_new(ctx->base, sl->l->fd,
+		    EV_READ | EV_PERSIST, smtpd_on_accept, sl)) == NULL ||
+		    event_add(sl->ev, NULL) == -1)
+			fatalx("smtpd: listener event");
+	}
+	if ((ctx->ev_resume = evtimer_new(ctx->base, smtpd_on_resume,
+	    ctx)) == NULL)
+		fatalx("smtpd: evtimer_new");
+}
+
+/*
+ * The default --domain: the host name, with ".localnet" when it has no
+ * dot (E-MailRelay's canonical name without a DNS lookup, which smtpd
+ * must not do).
+ */
+static void
+smtpd_hostname(struct smtpd_ctx *ctx)
+{
+	char	 name[BOUNDS_DOMAIN + 1];
+
+	if (gethostname(name, sizeof(name)) == -1 || name[0] == '\0')
+		(void)strlcpy(name, "localhost", sizeof(name));
+	name[sizeof(name) - 1] = '\0';
+	if (strchr(name, '.') == NULL)
+		(void)strlcat(name, ".localnet", sizeof(name));
+	(void)strlcpy(ctx->hostname, name, sizeof(ctx->hostname));
+}
+
+/* Say once which configured features this smtpd does not have yet. */
+static void
+smtpd_check_conf(struct smtpd_ctx *ctx)
+{
+	const struct config	*conf = &ctx->boot->conf;
+	const char		*v, *w;
+	size_t			 i, n;
+
+	for (i = 0; i < conf->ninst; i++) {
+		if ((v = conf_str(&conf->inst[i], OPT_SERVER_SMTP_CONFIG)) ==
+		    NULL)
+			continue;
+		for (w = v; *w != '\0'; w += n) {
+			w += strspn(w, ", ");
+			n = strcspn(w, ",");
+			if ((n == 5 && strncmp(w, "proxy", 5) == 0) ||
+			    (n == 6 && strncmp(w, "+proxy", 6) == 0))
+				log_warnx("--server-smtp-config: proxy: not "
+				    "supported yet: ignored");
+		}
+	}
 }
 
 void
 smtpd_main(struct proc_boot *boot, struct msgchan *parent)
 {
 	static struct smtpd_ctx	 ctx;
+	struct rlimit		 rl;
 
 	ctx.boot = boot;
+	RB_INIT(&ctx.sessions);
+	ctx.maxsessions = SMTPD_MAX_SESSIONS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY) {
+		/* A session holds its socket and, briefly, a content file. */
+		if (rl.rlim_cur < 2 * SMTPD_FD_RESERVE)
+			ctx.maxsessions = 1;
+		else if ((rl.rlim_cur - SMTPD_FD_RESERVE) / 2 < ctx.maxsessions)
+			ctx.maxsessions = (rl.rlim_cur - SMTPD_FD_RESERVE) / 2;
+	}
+	smtpd_hostname(&ctx);
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    smtpd_dispatch, &ctx);
+	smtpd_listen(&ctx);
+	smtpd_check_conf(&ctx);
 	proc_run(ctx.base, PROC_SMTP);
 }

@@ -1,14 +1,61 @@
 /*
- * The smtpd process.
+ * The smtpd process: listeners, accept and pause, and the context its
+ * sessions (session.c) share.
  */
 #ifndef SMTPD_H
 #define SMTPD_H
 
-struct msgchan;
-struct proc_boot;
+#include <sys/tree.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounds.h"
+#include "proc.h"
+
+struct event;
+struct event_base;
+struct session;
+
+/* Sessions at once, at most (fewer when descriptors are short). */
+#define SMTPD_MAX_SESSIONS	1000
+/* Unsent bytes to queue over which no connection is accepted. */
+#define SMTPD_QUEUE_BACKLOG	(1024 * 1024)
+
+struct smtpd_ctx;
+
+/* One listening socket and its accept event. */
+struct smtpd_listener {
+	struct smtpd_ctx	*ctx;
+	const struct listener	*l;		/* in ctx->boot->lst[] */
+	struct event		*ev;
+};
+
+RB_HEAD(session_tree, session);
+
+struct smtpd_ctx {
+	struct proc_boot	*boot;
+	struct event_base	*base;
+	struct chan		 parent;
+	struct chan		 peer[PROC__COUNT];
+	struct smtpd_listener	 lst[BOUNDS_LISTENERS];
+	size_t			 nlst;
+	int			 paused;	/* listeners off */
+	struct event		*ev_resume;	/* retry after EMFILE etc. */
+	struct session_tree	 sessions;	/* by id, until their reply */
+	size_t			 nsessions;	/* open connections */
+	size_t			 maxsessions;
+	char			 hostname[BOUNDS_DOMAIN + 1];
+};
 
 /* Entry point after re-exec; never returns. */
 void	 smtpd_main(struct proc_boot *, struct msgchan *)
 	    __attribute__((__noreturn__));
+
+/*
+ * A session's connection has closed: count it and let the listeners
+ * accept again if they were paused for the session limit.
+ */
+void	 smtpd_session_closed(struct smtpd_ctx *ctx);
 
 #endif /* SMTPD_H */

@@ -128,9 +128,14 @@ class Relay:
         return path
 
     def start(self, *args, wait=True, ready_ports=(), env=None,
-              pass_fds=()):
+              pass_fds=(), new_session=False, wrap=None):
+        """Run the relay; wrap is a command prefix such as strace's, and
+        new_session puts the tree in its own process group."""
         argv = [self.exe, "--no-daemon", "--log"] + [str(a) for a in args]
         self.argv = argv
+        self.wrapped = bool(wrap)
+        if wrap:
+            argv = list(wrap) + argv
         e = dict(os.environ)
         if SANITIZE:
             e.setdefault("ASAN_OPTIONS",
@@ -151,7 +156,8 @@ class Relay:
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                                      stdout=self.errf, stderr=self.errf,
                                      cwd=self.workdir, env=e,
-                                     preexec_fn=preexec, pass_fds=pass_fds)
+                                     preexec_fn=preexec, pass_fds=pass_fds,
+                                     start_new_session=new_session)
         if wait:
             self.wait_ready(ready_ports)
         return self
@@ -164,7 +170,8 @@ class Relay:
             if self.proc.poll() is not None:
                 raise AssertionError("emailrelay exited with %s:\n%s"
                                      % (self.proc.returncode, self.log()))
-            if len(children_of(self.proc.pid)) != len(CHILDREN):
+            if self.main_pid() is None or \
+                    len(children_of(self.main_pid())) != len(CHILDREN):
                 return False
             return all(can_connect(p) for p in ports)
         wait_for(ready, timeout, "emailrelay to start")
@@ -178,8 +185,18 @@ class Relay:
                 for name, pid in self.children().items()),
                 timeout, "children to drop privileges")
 
+    def main_pid(self):
+        """The emailrelay parent's pid (not a wrapper's)."""
+        if not self.wrapped:
+            return self.proc.pid
+        for entry in os.listdir("/proc"):
+            st = entry.isdigit() and proc_status(int(entry))
+            if st and st.get("PPid") == str(self.proc.pid):
+                return int(entry)
+        return None
+
     def children(self):
-        return children_of(self.proc.pid)
+        return children_of(self.main_pid())
 
     def log(self):
         try:
@@ -197,7 +214,9 @@ class Relay:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            pid = self.main_pid()
+            os.kill(pid if pid is not None else self.proc.pid,
+                    signal.SIGTERM)
         try:
             code = self.proc.wait(timeout)
         except subprocess.TimeoutExpired:

@@ -1,6 +1,7 @@
 /*
  * libFuzzer target for common/msg.c: parse frames one after another, check
- * each against its type's signature, then read its fields the way a
+ * each against its type's signature (the reply signature for a frame with
+ * MSG_F_REPLY), then read its fields the way a
  * dispatcher would.  msg_check() accepting a frame and the readers
  * accepting it must agree.
  */
@@ -78,10 +79,12 @@ fuzz_fields(struct msg *m, const char *sig)
 			(void)fuzz_field(m, 3);
 		else if (n == 2 && strncmp(sig, "fd", 2) == 0)
 			wantfd = 1;
+		else if (n == 3 && strncmp(sig, "fd?", 3) == 0)
+			wantfd = -1;
 		else
 			abort();	/* a signature word msg.c lacks */
 	}
-	if (((m->flags & MSG_F_FD) != 0) != wantfd)
+	if (wantfd != -1 && ((m->flags & MSG_F_FD) != 0) != wantfd)
 		return (-1);
 	return (msg_get_end(m));
 }
@@ -108,13 +111,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	while ((n = msg_parse(data, size, &m)) > 0) {
 		if ((size_t)n > size || m.len != (size_t)n - MSG_HDRLEN ||
-		    m.fd != -1 || (m.flags & ~MSG_F_FD) != 0)
+		    m.fd != -1 || (m.flags & ~(MSG_F_FD | MSG_F_REPLY)) != 0)
 			abort();
 		(void)msg_type_name(m.type);
 		check = msg_check(&m);
 		if (m.pos != 0)
 			abort();
-		if ((sig = msg_type_sig(m.type)) != NULL) {
+		sig = (m.flags & MSG_F_REPLY) ? msg_type_reply_sig(m.type) :
+		    msg_type_sig(m.type);
+		if (sig != NULL) {
 			/* Both ways: check and readers agree. */
 			if ((fuzz_fields(&m, sig) == 0) != (check == 0))
 				abort();

@@ -1,7 +1,8 @@
 /*
  * Writes the seed corpus of fuzz_msg: one valid frame of every message
- * type (from the signature table, so new types get a seed when this is
- * run again), all of them in one stream, and a frame of MSG_MAX bytes.
+ * type and, for requests, of its reply (from the signature tables, so new
+ * types get seeds when this is run again), all of them in one stream, and
+ * a frame of MSG_MAX bytes.
  *
  * Build and run from the top of the tree:
  *	cc -std=c11 -D_GNU_SOURCE -Icommon \
@@ -21,21 +22,28 @@
 
 #include "msg.h"
 
-static void	 build(struct msgchan *, uint16_t);
+static void	 build(struct msgchan *, uint16_t, int);
 static void	 save(const char *, const char *, const uint8_t *, size_t);
 
-/* One frame of type with sample values; a real fd where one belongs. */
+/*
+ * One frame of type (its reply if reply is set) with sample values; a
+ * real fd where one belongs or may go.
+ */
 static void
-build(struct msgchan *ch, uint16_t type)
+build(struct msgchan *ch, uint16_t type, int reply)
 {
-	const char	*sig = msg_type_sig(type);
+	const char	*sig;
 	size_t		 n;
 	int		 fd = -1, i = 0;
 
+	sig = reply ? msg_type_reply_sig(type) : msg_type_sig(type);
 	if (strstr(sig, "fd") != NULL &&
 	    (fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) == -1)
 		err(1, "/dev/null");
-	msg_begin(ch, type, 0x1000 + type, fd);
+	if (reply)
+		msg_reply_begin(ch, type, 0x1000 + type, fd);
+	else
+		msg_begin(ch, type, 0x1000 + type, fd);
 	for (; *(sig += strspn(sig, " ")) != '\0'; sig += n, i++) {
 		n = strcspn(sig, " ");
 		if (n == 3 && strncmp(sig, "u32", 3) == 0)
@@ -46,7 +54,8 @@ build(struct msgchan *ch, uint16_t type)
 			msg_put_str(ch, "127.0.0.1:25 example");
 		else if (n == 4 && strncmp(sig, "data", 4) == 0)
 			msg_put_data(ch, "\0\1\2\3", 4);
-		else if (n != 2 || strncmp(sig, "fd", 2) != 0)
+		else if ((n != 2 || strncmp(sig, "fd", 2) != 0) &&
+		    (n != 3 || strncmp(sig, "fd?", 3) != 0))
 			errx(1, "%s: unknown signature word",
 			    msg_type_name(type));
 	}
@@ -78,6 +87,7 @@ main(int argc, char *argv[])
 	const char	*tn;
 	size_t		 i;
 	uint16_t	 t;
+	int		 reply;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: mkcorpus_msg dir\n");
@@ -85,15 +95,21 @@ main(int argc, char *argv[])
 	}
 	msg_init(&all, -1, "mkcorpus", "corpus");
 	for (t = 1; t < MSG_TYPE__COUNT; t++) {
-		msg_init(&one, -1, "mkcorpus", "corpus");
-		build(&one, t);
-		build(&all, t);
-		tn = msg_type_name(t) + strlen("MSG_");
-		for (i = 0; tn[i] != '\0' && i + 1 < sizeof(name); i++)
-			name[i] = (char)tolower((unsigned char)tn[i]);
-		name[i] = '\0';
-		save(argv[1], name, one.out, one.outlen);
-		msg_clear(&one);
+		for (reply = 0; reply < 2; reply++) {
+			if (reply && msg_type_reply_sig(t) == NULL)
+				continue;
+			msg_init(&one, -1, "mkcorpus", "corpus");
+			build(&one, t, reply);
+			build(&all, t, reply);
+			tn = msg_type_name(t) + strlen("MSG_");
+			for (i = 0; tn[i] != '\0' && i + 7 < sizeof(name); i++)
+				name[i] = (char)tolower((unsigned char)tn[i]);
+			name[i] = '\0';
+			if (reply)
+				(void)strlcat(name, "_reply", sizeof(name));
+			save(argv[1], name, one.out, one.outlen);
+			msg_clear(&one);
+		}
 	}
 	save(argv[1], "all_types", all.out, all.outlen);
 	msg_clear(&all);

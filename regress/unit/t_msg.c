@@ -28,9 +28,10 @@ static int	 t_nfds(void);
 static int	 t_isopen(int);
 static void	 t_hdr(uint8_t *, uint32_t, uint16_t, uint16_t, uint64_t);
 static ssize_t	 t_sendfds(int, const void *, size_t, const int *, int);
-static int	 t_build(struct msgchan *, uint16_t, int, int, int);
+static int	 t_build(struct msgchan *, uint16_t, int, int, int, int);
 static int	 t_frame(struct msgchan *, struct msg *, uint16_t, int, int,
-		    int);
+		    int, int);
+static int	 t_fdword(const char *, size_t);
 static int	 t_raw_get(const void *, size_t, const int *, int);
 static int	 t_child(void (*)(void), char *, size_t);
 static void	 t_child_untaken(void);
@@ -139,30 +140,44 @@ t_sendfds(int fd, const void *p, size_t len, const int *fds, int nfds)
 	return (sendmsg(fd, &mh, MSG_NOSIGNAL));
 }
 
+/* Whether the signature word s (n bytes) is "fd" or "fd?". */
+static int
+t_fdword(const char *s, size_t n)
+{
+	return ((n == 2 && strncmp(s, "fd", 2) == 0) ||
+	    (n == 3 && strncmp(s, "fd?", 3) == 0));
+}
+
 /*
- * Queue on ch a frame of type with sample values for its signature; fd
- * (-1 or a descriptor) is passed whatever the signature says.  drop
- * leaves out the last value field, extra adds a u32.  Returns the number
- * of value fields written, or -1 for an unknown signature word.
+ * Queue on ch a frame of type (its reply when reply is set) with sample
+ * values for its signature; fd (-1 or a descriptor) is passed whatever
+ * the signature says.  drop leaves out the last value field, extra adds
+ * a u32.  Returns the number of value fields written, or -1 for an
+ * unknown signature word or a type without such a signature.
  */
 static int
-t_build(struct msgchan *ch, uint16_t type, int fd, int drop, int extra)
+t_build(struct msgchan *ch, uint16_t type, int reply, int fd, int drop,
+    int extra)
 {
 	const char	*sig, *s;
 	size_t		 n;
 	int		 nf = 0, i = 0;
 
-	if ((sig = msg_type_sig(type)) == NULL)
+	sig = reply ? msg_type_reply_sig(type) : msg_type_sig(type);
+	if (sig == NULL)
 		return (-1);
 	for (s = sig; *(s += strspn(s, " ")) != '\0'; s += n) {
 		n = strcspn(s, " ");
-		if (n != 2 || strncmp(s, "fd", 2) != 0)
+		if (!t_fdword(s, n))
 			nf++;
 	}
-	msg_begin(ch, type, 0x0102030405060708ULL + type, fd);
+	if (reply)
+		msg_reply_begin(ch, type, 0x0102030405060708ULL + type, fd);
+	else
+		msg_begin(ch, type, 0x0102030405060708ULL + type, fd);
 	for (s = sig; *(s += strspn(s, " ")) != '\0'; s += n) {
 		n = strcspn(s, " ");
-		if (n == 2 && strncmp(s, "fd", 2) == 0)
+		if (t_fdword(s, n))
 			continue;
 		if (drop && i == nf - 1)
 			break;
@@ -191,13 +206,13 @@ t_build(struct msgchan *ch, uint16_t type, int fd, int drop, int extra)
  * into *m.  Returns t_build()'s count, or -1.  msg_clear(ch) after use.
  */
 static int
-t_frame(struct msgchan *ch, struct msg *m, uint16_t type, int fd, int drop,
-    int extra)
+t_frame(struct msgchan *ch, struct msg *m, uint16_t type, int reply, int fd,
+    int drop, int extra)
 {
 	int	 r;
 
 	msg_init(ch, -1, "t", "t");
-	if ((r = t_build(ch, type, fd, drop, extra)) == -1)
+	if ((r = t_build(ch, type, reply, fd, drop, extra)) == -1)
 		return (-1);
 	if (msg_parse(ch->out, ch->outlen, m) != (long)ch->outlen)
 		return (-1);
@@ -587,7 +602,7 @@ TEST(msg_fd_consecutive_and_mixed)
 		p[i][0] = p[i][1] = -1;
 		if (hasfd[i])
 			T_ASSERT(pipe2(p[i], O_NONBLOCK | O_CLOEXEC) == 0);
-		T_ASSERT(t_build(&a, types[i], p[i][1], 0, 0) >= 0);
+		T_ASSERT(t_build(&a, types[i], 0, p[i][1], 0, 0) >= 0);
 	}
 	T_EQ_INT(msg_flush(&a, 2000), 0);
 	for (i = 0; i < 5; i++) {
@@ -715,7 +730,7 @@ TEST(msg_bad_headers)
 	t_hdr(f, MSG_MAX, MSG_LOG_NOTIFY, 0, 1);
 	T_EQ_INT(t_raw_get(f, 16, NULL, 0), 0);
 	/* Unknown flags, seen before the frame is complete. */
-	t_hdr(f, 32, MSG_LOG_NOTIFY, 0x0002, 1);
+	t_hdr(f, 32, MSG_LOG_NOTIFY, 0x0004, 1);
 	T_EQ_INT(t_raw_get(f, 8, NULL, 0), -1);
 	t_hdr(f, 16, MSG_PARENT_START_NOTIFY, 0x8000 | MSG_F_FD, 1);
 	T_EQ_INT(t_raw_get(f, 16, NULL, 0), -1);
@@ -920,28 +935,45 @@ TEST(msg_check_every_type)
 	const char	*sig;
 	uint32_t	 u32;
 	uint16_t	 t;
-	int		 fd, hasfd, nf;
+	int		 fd, hasfd, optfd, nf, reply, nsigs = 0;
 
 	for (t = 1; t < MSG_TYPE__COUNT; t++) {
-		T_ASSERT((sig = msg_type_sig(t)) != NULL);
+	for (reply = 0; reply < 2; reply++) {
+		sig = reply ? msg_type_reply_sig(t) : msg_type_sig(t);
+		if (reply && sig == NULL) {
+			/* No reply signature: a reply frame is bad. */
+			T_ASSERT(t_frame(&ch, &m, t, 1, -1, 0, 0) == -1);
+			msg_clear(&ch);
+			continue;
+		}
+		T_ASSERT(sig != NULL);
+		nsigs++;
 		hasfd = strstr(sig, "fd") != NULL;
+		optfd = strstr(sig, "fd?") != NULL;
 
 		/* A valid example. */
 		fd = hasfd ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
-		T_ASSERT((nf = t_frame(&ch, &m, t, fd, 0, 0)) >= 0);
+		T_ASSERT((nf = t_frame(&ch, &m, t, reply, fd, 0, 0)) >= 0);
 		T_EQ_INT(msg_check(&m), 0);
 		T_EQ_INT(m.pos, 0);
+		T_EQ_INT((m.flags & MSG_F_REPLY) != 0, reply);
 		if (nf > 0 && strncmp(sig, "u32", 3) == 0) {
 			/* Checking does not move the read position. */
 			T_EQ_INT(msg_get_u32(&m, &u32), 0);
 			T_EQ_INT(msg_check(&m), 0);
 			T_EQ_INT(m.pos, 4);
 		}
+		/* Read the other way round it is checked by the other. */
+		m.flags ^= MSG_F_REPLY;
+		m.pos = 0;
+		if ((reply ? msg_type_sig(t) : msg_type_reply_sig(t)) ==
+		    NULL)
+			T_EQ_INT(msg_check(&m), -1);
 		msg_clear(&ch);
 
 		/* A byte too many. */
 		fd = hasfd ? open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
-		T_ASSERT(t_frame(&ch, &m, t, fd, 0, 1) >= 0);
+		T_ASSERT(t_frame(&ch, &m, t, reply, fd, 0, 1) >= 0);
 		T_EQ_INT(msg_check(&m), -1);
 		msg_clear(&ch);
 
@@ -949,20 +981,26 @@ TEST(msg_check_every_type)
 		if (nf > 0) {
 			fd = hasfd ?
 			    open("/dev/null", O_RDONLY | O_CLOEXEC) : -1;
-			T_ASSERT(t_frame(&ch, &m, t, fd, 1, 0) >= 0);
+			T_ASSERT(t_frame(&ch, &m, t, reply, fd, 1, 0) >= 0);
 			T_EQ_INT(msg_check(&m), -1);
 			msg_clear(&ch);
 		}
 
-		/* An fd where none belongs, or none where one does. */
+		/*
+		 * An fd where none belongs, or none where one does; "fd?"
+		 * takes both.
+		 */
 		fd = hasfd ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
-		T_ASSERT(t_frame(&ch, &m, t, fd, 0, 0) >= 0);
-		T_EQ_INT(msg_check(&m), -1);
+		T_ASSERT(t_frame(&ch, &m, t, reply, fd, 0, 0) >= 0);
+		T_EQ_INT(msg_check(&m), optfd ? 0 : -1);
 		msg_clear(&ch);
 	}
+	}
+	/* Every type and every reply got its round. */
+	T_ASSERT(nsigs >= MSG_TYPE__COUNT - 1 + 2);
 
 	/* A valid frame of one type is not one of another. */
-	T_ASSERT(t_frame(&ch, &m, MSG_LOG_NOTIFY, -1, 0, 0) == 2);
+	T_ASSERT(t_frame(&ch, &m, MSG_LOG_NOTIFY, 0, -1, 0, 0) == 2);
 	T_EQ_INT(msg_check(&m), 0);
 	m.type = MSG_CHILD_READY_NOTIFY;
 	T_EQ_INT(msg_check(&m), -1);
@@ -973,6 +1011,31 @@ TEST(msg_check_every_type)
 	m.type = MSG_TYPE__COUNT;
 	T_EQ_INT(msg_check(&m), -1);
 	m.type = 0xffff;
+	T_EQ_INT(msg_check(&m), -1);
+	msg_clear(&ch);
+
+	/* The reply to CREATE: with its fd, or without one (failure). */
+	msg_init(&ch, -1, "t", "t");
+	T_ASSERT((fd = open("/dev/null", O_RDONLY | O_CLOEXEC)) != -1);
+	msg_reply_begin(&ch, MSG_SMTPD_MESSAGE_CREATE, 9, fd);
+	msg_put_u32(&ch, MSG_OK);
+	msg_put_str(&ch, "");
+	msg_put_str(&ch, "emailrelay.1.2.3");
+	msg_end(&ch);
+	msg_reply_begin(&ch, MSG_SMTPD_MESSAGE_CREATE, 9, -1);
+	msg_put_u32(&ch, MSG_TEMPFAIL);
+	msg_put_str(&ch, "452 spool full");
+	msg_put_str(&ch, "");
+	msg_end(&ch);
+	T_ASSERT(msg_parse(ch.out, ch.outlen, &m) > 0);
+	T_EQ_INT(m.flags, MSG_F_REPLY | MSG_F_FD);
+	T_EQ_INT(msg_check(&m), 0);
+	T_ASSERT(msg_parse(ch.out + m.len + MSG_HDRLEN,
+	    ch.outlen - m.len - MSG_HDRLEN, &m) > 0);
+	T_EQ_INT(m.flags, MSG_F_REPLY);
+	T_EQ_INT(msg_check(&m), 0);
+	/* The same payload as a request is not a CREATE request. */
+	m.flags = 0;
 	T_EQ_INT(msg_check(&m), -1);
 	msg_clear(&ch);
 }
@@ -991,7 +1054,18 @@ TEST(msg_type_table)
 			T_ASSERT(strcmp(n, msg_type_name(u)) != 0);
 		sig = msg_type_sig(t);
 		T_EQ_INT(sig == NULL, t == MSG_NONE);
+		/* Requests have a reply signature, notifications none. */
+		n = msg_type_name(t);
+		if (t != MSG_NONE)
+			T_EQ_INT(msg_type_reply_sig(t) == NULL,
+			    strlen(n) > 7 &&
+			    strcmp(n + strlen(n) - 7, "_NOTIFY") == 0);
 	}
+	T_EQ_STR(msg_type_reply_sig(MSG_SMTPD_MESSAGE_CREATE),
+	    "u32 str str fd?");
+	T_EQ_STR(msg_type_reply_sig(MSG_SMTPD_MESSAGE_COMMIT), "u32 str");
+	T_ASSERT(msg_type_reply_sig(MSG_NONE) == NULL);
+	T_ASSERT(msg_type_reply_sig(MSG_TYPE__COUNT) == NULL);
 	T_EQ_STR(msg_type_name(MSG_NONE), "MSG_NONE");
 	T_EQ_STR(msg_type_name(MSG_LOG_NOTIFY), "MSG_LOG_NOTIFY");
 	T_EQ_STR(msg_type_sig(MSG_LOG_NOTIFY), "u32 str");
