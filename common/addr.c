@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "addr.h"
+#include "xtext.h"
 
 #define E_BRACKETS	"missing angle brackets in mailbox name"
 #define E_PATHLEN	"path too long"
@@ -30,7 +31,6 @@
 static size_t	 addr_utf8_len(const unsigned char *, size_t);
 static int	 addr_is_atext(unsigned char);
 static int	 addr_is_letdig(unsigned char);
-static int	 addr_is_hexup(unsigned char);
 static int	 addr_local(const char *, size_t, int, int *, const char **);
 static size_t	 addr_local_span(const char *, size_t);
 static int	 addr_domain(const char *, size_t, int, int *, const char **);
@@ -91,12 +91,6 @@ addr_is_letdig(unsigned char c)
 {
 	return ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 	    (c >= '0' && c <= '9'));
-}
-
-static int
-addr_is_hexup(unsigned char c)
-{
-	return ((c >= '0' && c <= '9') || (c >= 'A' && c <= 'F'));
 }
 
 /*
@@ -481,19 +475,7 @@ addr_format(const struct mailaddr *a, char *buf, size_t size)
 int
 addr_xtext_valid(const char *p, size_t len)
 {
-	const unsigned char	*u = (const unsigned char *)p;
-	size_t			 i;
-
-	for (i = 0; i < len; i++) {
-		if (u[i] == '+') {
-			if (i + 2 >= len || !addr_is_hexup(u[i + 1]) ||
-			    !addr_is_hexup(u[i + 2]))
-				return (0);
-			i += 2;
-		} else if (u[i] < 33 || u[i] > 126 || u[i] == '=')
-			return (0);
-	}
-	return (1);
+	return (xtext_valid(p, len));
 }
 
 /* Case-insensitive comparison of (p, len) with the string kw. */

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "addr.h"
+#include "base64.h"
 #include "bounds.h"
 #include "msg.h"
 #include "smtp_proto.h"
@@ -100,6 +101,7 @@ static void	 proto_received(struct smtp_proto *);
 static void	 proto_content(struct smtp_proto *, const char *, size_t);
 static void	 proto_command(struct smtp_proto *, const char *, size_t);
 static void	 proto_data_line(struct smtp_proto *, const char *, size_t);
+static int	 proto_data_dot(struct smtp_proto *, const char *, size_t);
 static void	 proto_data_end(struct smtp_proto *);
 static void	 proto_chunk_end(struct smtp_proto *);
 static int	 proto_can_mail(struct smtp_proto *);
@@ -122,8 +124,6 @@ static void	 cmd_vrfy(struct smtp_proto *, char *);
 static void	 cmd_notimpl(struct smtp_proto *, char *);
 static void	 cmd_starttls(struct smtp_proto *, char *);
 static void	 cmd_auth(struct smtp_proto *, char *);
-static int	 b64_decode(const char *, size_t, char *, size_t, size_t *);
-static int	 b64_encode(const char *, size_t, char *, size_t);
 
 static const struct proto_cmd proto_cmds[] = {
 	{ "EHLO",	cmd_ehlo },
@@ -141,79 +141,6 @@ static const struct proto_cmd proto_cmds[] = {
 	{ "STARTTLS",	cmd_starttls },
 	{ "AUTH",	cmd_auth },
 };
-
-static const char b64_chars[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-/*
- * Base64 (RFC 4648) for SASL.  Decoding is strict: whole quanta, padding
- * only at the end, no white space.  Returns 0 with *outlen set, or -1.
- */
-static int
-b64_decode(const char *in, size_t len, char *out, size_t size,
-    size_t *outlen)
-{
-	const char	*c;
-	uint32_t	 v;
-	size_t		 i, j, n = 0, pad;
-	int		 k;
-
-	if (len % 4 != 0)
-		return (-1);
-	for (i = 0; i < len; i += 4) {
-		v = 0;
-		pad = 0;
-		for (j = 0; j < 4; j++) {
-			if (in[i + j] == '=') {
-				/* only in the last quantum, at its end */
-				if (i + 4 != len || j < 2)
-					return (-1);
-				pad++;
-				k = 0;
-			} else {
-				if (pad > 0 || in[i + j] == '\0' ||
-				    (c = strchr(b64_chars, in[i + j])) == NULL)
-					return (-1);
-				k = (int)(c - b64_chars);
-			}
-			v = (v << 6) | (uint32_t)k;
-		}
-		if (n + 3 - pad > size)
-			return (-1);
-		out[n++] = (char)((v >> 16) & 0xff);
-		if (pad < 2)
-			out[n++] = (char)((v >> 8) & 0xff);
-		if (pad < 1)
-			out[n++] = (char)(v & 0xff);
-	}
-	*outlen = n;
-	return (0);
-}
-
-/* Encode len octets into a NUL-terminated string; -1 if it does not fit. */
-static int
-b64_encode(const char *in, size_t len, char *out, size_t size)
-{
-	const unsigned char	*u = (const unsigned char *)in;
-	uint32_t		 v;
-	size_t			 i, n = 0;
-
-	if ((len + 2) / 3 * 4 + 1 > size)
-		return (-1);
-	for (i = 0; i < len; i += 3) {
-		v = (uint32_t)u[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)u[i + 1] << 8;
-		if (i + 2 < len)
-			v |= u[i + 2];
-		out[n++] = b64_chars[(v >> 18) & 0x3f];
-		out[n++] = b64_chars[(v >> 12) & 0x3f];
-		out[n++] = i + 1 < len ? b64_chars[(v >> 6) & 0x3f] : '=';
-		out[n++] = i + 2 < len ? b64_chars[v & 0x3f] : '=';
-	}
-	out[n] = '\0';
-	return (0);
-}
 
 static void
 proto_send(struct smtp_proto *p, const char *line)
@@ -288,6 +215,8 @@ proto_clear_tx(struct smtp_proto *p)
 	p->msgsize = 0;
 	p->toobig = 0;
 	p->midline = 0;
+	p->lastlf = 0;
+	p->lastcr = 0;
 	p->ndot = 0;
 	p->linelen = 0;
 	p->bdat = 0;
@@ -835,9 +764,40 @@ cmd_data(struct smtp_proto *p, char *args)
 	p->msgsize = 0;
 	p->toobig = 0;
 	p->midline = 0;
+	p->lastlf = 0;
+	p->lastcr = 0;
 	p->ndot = 0;
 	p->linelen = 0;
 	proto_received(p);
+}
+
+/*
+ * A line that is a lone dot.  Only "." CRLF after a CRLF line ends the
+ * message; with a bare LF on either side it is content, kept as sent, so
+ * that nothing smuggled after "\n.\n" or "\r\n.\n" becomes a second
+ * transaction.  Returns 0 if line is not a lone dot line.
+ */
+static int
+proto_data_dot(struct smtp_proto *p, const char *line, size_t len)
+{
+	int	 crlf;
+
+	if (len == 2 && memcmp(line, ".\n", 2) == 0)
+		crlf = 0;
+	else if (len == 3 && memcmp(line, ".\r\n", 3) == 0)
+		crlf = 1;
+	else
+		return (0);
+	if (crlf && !p->lastlf) {
+		proto_data_end(p);
+		return (1);
+	}
+	proto_content(p, line, len);
+	p->midline = 0;
+	p->linelen = 0;
+	p->lastlf = !crlf;
+	p->lastcr = 0;
+	return (1);
 }
 
 /* One DATA line with its terminator, or a fragment of a long one. */
@@ -845,8 +805,8 @@ static void
 proto_data_line(struct smtp_proto *p, const char *line, size_t len)
 {
 	char	 tmp[3];
-	size_t	 body;
-	int	 complete;
+	size_t	 body, n;
+	int	 complete, crlf;
 
 	complete = len > 0 && line[len - 1] == '\n';
 	if (p->ndot > 0 && !complete && p->ndot + len < sizeof(p->dot) + 1) {
@@ -860,27 +820,22 @@ proto_data_line(struct smtp_proto *p, const char *line, size_t len)
 		if (complete && p->ndot + len <= sizeof(tmp)) {
 			memcpy(tmp, p->dot, p->ndot);
 			memcpy(tmp + p->ndot, line, len);
-			if ((p->ndot + len == 2 &&
-			    memcmp(tmp, ".\n", 2) == 0) ||
-			    (p->ndot + len == 3 &&
-			    memcmp(tmp, ".\r\n", 3) == 0)) {
-				p->ndot = 0;
-				proto_data_end(p);
+			n = p->ndot + len;
+			p->ndot = 0;
+			if (proto_data_dot(p, tmp, n))
 				return;
-			}
+			p->ndot = n - len;
 		}
 		/* not the end: the held-back dot was stuffing */
 		proto_content(p, p->dot + 1, p->ndot - 1);
 		p->linelen += p->ndot;
+		p->lastcr = p->dot[p->ndot - 1] == '\r';
 		p->ndot = 0;
 		p->midline = 1;
 	}
 	if (!p->midline && len > 0 && line[0] == '.') {
-		if ((len == 2 && line[1] == '\n') ||
-		    (len == 3 && line[1] == '\r' && line[2] == '\n')) {
-			proto_data_end(p);
+		if (proto_data_dot(p, line, len))
 			return;
-		}
 		if (!complete && len < 3) {
 			memcpy(p->dot, line, len);
 			p->ndot = len;
@@ -892,10 +847,14 @@ proto_data_line(struct smtp_proto *p, const char *line, size_t len)
 		p->linelen++;
 	}
 	body = len;
+	crlf = 0;
 	if (complete) {
 		body--;
-		if (body > 0 && line[body - 1] == '\r')
+		if (body > 0 && line[body - 1] == '\r') {
 			body--;
+			crlf = 1;
+		} else if (body == 0 && p->lastcr)
+			crlf = 1;	/* CR at the end of the last fragment */
 	}
 	p->linelen += body;
 	if (p->linelen > BOUNDS_TEXTLINE && !p->longline_logged) {
@@ -905,8 +864,12 @@ proto_data_line(struct smtp_proto *p, const char *line, size_t len)
 	}
 	proto_content(p, line, len);
 	p->midline = !complete;
-	if (complete)
+	if (complete) {
 		p->linelen = 0;
+		p->lastlf = !crlf;
+		p->lastcr = 0;
+	} else if (len > 0)
+		p->lastcr = line[len - 1] == '\r';
 }
 
 /* The end of the message: commit it, or refuse it when too big. */
@@ -1246,7 +1209,7 @@ cmd_auth(struct smtp_proto *p, char *args)
 		    time(NULL)), p->domain);
 		if (n < 0 || (size_t)n >= sizeof(raw) ||
 		    (size_t)n >= sizeof(p->challenge) ||
-		    b64_encode(raw, (size_t)n, enc, sizeof(enc)) == -1) {
+		    base64_encode(raw, (size_t)n, enc, sizeof(enc)) == -1) {
 			proto_sasl_end(p);
 			p->state = SMTP_ST_CMD;
 			proto_send(p, R_AUTHTEMP);
@@ -1269,6 +1232,7 @@ proto_sasl_input(struct smtp_proto *p, const char *line, size_t len,
 	char	 buf[BOUNDS_LINE];
 	char	*id, *secret, *authzid;
 	size_t	 n = 0;
+	ssize_t	 dn;
 
 	p->state = SMTP_ST_CMD;
 	if (!initial && len == 1 && line[0] == '*') {
@@ -1279,12 +1243,14 @@ proto_sasl_input(struct smtp_proto *p, const char *line, size_t len,
 	}
 	if (initial && len == 1 && line[0] == '=')
 		n = 0;
-	else if (b64_decode(line, len, buf, sizeof(buf) - 1, &n) == -1) {
+	else if ((dn = base64_decode(line, len, buf, sizeof(buf) - 1, 0)) ==
+	    -1) {
 		proto_sasl_end(p);
 		p->authmech[0] = '\0';
 		proto_fail(p, R_BADB64);
 		return;
-	}
+	} else
+		n = (size_t)dn;
 	buf[n] = '\0';
 	switch (p->sasl) {
 	case SASL_PLAIN:

@@ -180,6 +180,8 @@ struct smtp_proto {
 	uint64_t		 msgsize;
 	int			 toobig;
 	int			 midline;
+	int			 lastlf;	/* last line ended in bare LF */
+	int			 lastcr;	/* last fragment ended in CR */
 	char			 dot[2];	/* held back "." or ".\r" */
 	size_t			 ndot;
 	size_t			 linelen;

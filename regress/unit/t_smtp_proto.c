@@ -743,14 +743,16 @@ TEST(smtp_dot_stuffing)
 	T_EQ_INT(f->contentlen, 0);
 	clear_sent(f);
 	input(f, "a\r\n..b\r\n.\nNOOP\r\n");
+	/* ".\n" is not the end (SMTP smuggling): kept, NOOP is content */
+	T_EQ_INT(f->reqs[2], SMTP_REQ_NONE);
+	input(f, "x\n.\r\nNOOP\r\n.\r\nNOOP\r\n");
 	T_EQ_INT(f->reqs[2], SMTP_REQ_DATA_END);
-	T_CONTENT(f, "a\r\n.b\r\n");
-	/* ".\n" ended it: the rest is a command */
+	T_CONTENT(f, "a\r\n.b\r\n.\nNOOP\r\nx\n.\r\nNOOP\r\n");
 	answer(f, SMTP_REQ_DATA_END, MSG_OK, NULL);
 	T_SENT(f, "250 message processed\n250 noop\n");
 	fake_free(f);
 
-	/* bare LF lines are kept as sent; only "." + CRLF/LF ends */
+	/* bare LF lines are kept as sent; only "." CRLF after CRLF ends */
 	f = session(&c);
 	input(f, "MAIL FROM:<a@b.example>\r\n");
 	answer(f, SMTP_REQ_MAIL, MSG_OK, NULL);
@@ -787,9 +789,9 @@ TEST(smtp_data_fragments)
 	T_EQ_INT(smtp_proto_line(&f->p, ".\r", 2), SMTP_PROTO_OK);
 	T_EQ_INT(smtp_proto_line(&f->p, "\r\n", 2), SMTP_PROTO_OK);
 	T_CONTENT(f, "ab.c\r\n.x\r\n\r\r\n");
-	/* ".a" held back, then "\n": content "a\n" */
+	/* ".a" held back, then "\r" and "\n": content "a\r\n" */
 	T_EQ_INT(smtp_proto_line(&f->p, ".", 1), SMTP_PROTO_OK);
-	T_EQ_INT(smtp_proto_line(&f->p, "a", 1), SMTP_PROTO_OK);
+	T_EQ_INT(smtp_proto_line(&f->p, "a\r", 2), SMTP_PROTO_OK);
 	T_EQ_INT(smtp_proto_line(&f->p, "\n", 1), SMTP_PROTO_OK);
 	/* ".", "\r", "\n" in three pieces is the end */
 	T_EQ_INT(smtp_proto_line(&f->p, ".", 1), SMTP_PROTO_OK);
@@ -798,7 +800,7 @@ TEST(smtp_data_fragments)
 	T_EQ_INT(smtp_proto_line(&f->p, "\n", 1), SMTP_PROTO_OK);
 	T_ASSERT(smtp_proto_busy(&f->p));
 	T_EQ_INT(f->reqs[2], SMTP_REQ_DATA_END);
-	T_CONTENT(f, "ab.c\r\n.x\r\n\r\r\na\n");
+	T_CONTENT(f, "ab.c\r\n.x\r\n\r\r\na\r\n");
 	fake_free(f);
 }
 
