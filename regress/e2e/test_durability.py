@@ -7,13 +7,11 @@ import re
 import shutil
 import signal
 import smtplib
-import subprocess
 import threading
-import time
 
 import pytest
 
-from harness import IS_ROOT, SANITIZE, binary, free_port, wait_for
+from harness import SANITIZE, free_port, wait_for
 
 CLIENTS = 10
 

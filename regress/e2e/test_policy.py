@@ -2,7 +2,6 @@
 unless --remote-clients.  A remote peer is a network namespace joined by a
 veth pair addressed from 198.18.0.0/15 (root only)."""
 
-import os
 import shutil
 import subprocess
 import uuid
