@@ -2001,6 +2001,23 @@ config_pending(const struct config *c, char *err, size_t errsz)
 				    "--%s: not supported yet",
 				    options[id].name));
 	}
+	/* The PROXY protocol is a word of a list, not an option. */
+	for (k = 0; k < c->ninst; k++) {
+		const char	*v, *w;
+		size_t		 n;
+
+		if ((v = conf_str(&c->inst[k], OPT_SERVER_SMTP_CONFIG)) == NULL)
+			continue;
+		for (w = v; *w != '\0'; w += n) {
+			w += strspn(w, ", ");
+			n = strcspn(w, ",");
+			if ((n == 5 && strncmp(w, "proxy", 5) == 0) ||
+			    (n == 6 && strncmp(w, "+proxy", 6) == 0))
+				return (seterr(err, errsz, CONF_EUSAGE, NULL,
+				    "--server-smtp-config: proxy: not "
+				    "supported yet"));
+		}
+	}
 	return (CONF_OK);
 }
 

@@ -34,7 +34,6 @@ static void	 smtpd_pause(struct smtpd_ctx *, int);
 static void	 smtpd_resume(struct smtpd_ctx *);
 static void	 smtpd_listen(struct smtpd_ctx *);
 static void	 smtpd_hostname(struct smtpd_ctx *);
-static void	 smtpd_check_conf(struct smtpd_ctx *);
 
 static void
 smtpd_dispatch(struct chan *ch, struct msg *m, void *arg)
@@ -214,29 +213,6 @@ smtpd_hostname(struct smtpd_ctx *ctx)
 	(void)strlcpy(ctx->hostname, name, sizeof(ctx->hostname));
 }
 
-/* Say once which configured features this smtpd does not have yet. */
-static void
-smtpd_check_conf(struct smtpd_ctx *ctx)
-{
-	const struct config	*conf = &ctx->boot->conf;
-	const char		*v, *w;
-	size_t			 i, n;
-
-	for (i = 0; i < conf->ninst; i++) {
-		if ((v = conf_str(&conf->inst[i], OPT_SERVER_SMTP_CONFIG)) ==
-		    NULL)
-			continue;
-		for (w = v; *w != '\0'; w += n) {
-			w += strspn(w, ", ");
-			n = strcspn(w, ",");
-			if ((n == 5 && strncmp(w, "proxy", 5) == 0) ||
-			    (n == 6 && strncmp(w, "+proxy", 6) == 0))
-				log_warnx("--server-smtp-config: proxy: not "
-				    "supported yet: ignored");
-		}
-	}
-}
-
 void
 smtpd_main(struct proc_boot *boot, struct msgchan *parent)
 {
@@ -258,6 +234,5 @@ smtpd_main(struct proc_boot *boot, struct msgchan *parent)
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    smtpd_dispatch, &ctx);
 	smtpd_listen(&ctx);
-	smtpd_check_conf(&ctx);
 	proc_run(ctx.base, PROC_SMTP);
 }

@@ -1606,3 +1606,23 @@ TEST(options_after_argv)
 	T_EQ_INT(conf_num(&c.inst[0], OPT_PORT), 27);
 	config_free(&c);
 }
+
+TEST(options_server_smtp_proxy_pending)
+{
+	struct config	 c;
+	char		 err[256];
+	char		*av[] = { "emailrelay", "--server-smtp-config",
+	    "chunking,+proxy", NULL };
+	char		*av2[] = { "emailrelay", "--server-smtp-config",
+	    "-proxy,+chunking", NULL };
+
+	config_init(&c, "emailrelay");
+	T_EQ_INT(config_argv(&c, 3, av, err, sizeof(err)), CONF_OK);
+	T_EQ_INT(config_finish(&c, err, sizeof(err)), CONF_EUSAGE);
+	T_ASSERT(strstr(err, "proxy: not supported yet") != NULL);
+	config_free(&c);
+	config_init(&c, "emailrelay");
+	T_EQ_INT(config_argv(&c, 3, av2, err, sizeof(err)), CONF_OK);
+	T_EQ_INT(config_finish(&c, err, sizeof(err)), CONF_OK);
+	config_free(&c);
+}
