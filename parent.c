@@ -716,6 +716,14 @@ parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 		p->child[ch->peer].ready = 1;
 		log_debug("%s process ready", proc_name(ch->peer));
 		break;
+	case MSG_QUEUE_CLIENT_DONE_NOTIFY:
+		/* --as-client: the pass is over, stop with its status. */
+		if (ch->peer != PROC_QUEUE || msg_get_u32(m, &u) == -1 ||
+		    msg_get_end(m) == -1 || u > 1)
+			fatalx("parent: bad client status from %s",
+			    proc_name(ch->peer));
+		parent_shutdown(p, (int)u);
+		break;
 	default:
 		fatalx("parent: unexpected %s from %s",
 		    msg_type_name(m->type), proc_name(ch->peer));
@@ -846,6 +854,15 @@ parent_reload(struct parent *p)
 		return;
 	}
 	/* Listeners and spool directories stay as they were bound. */
+	for (i = 0; i < (int)next.ninst || i < (int)p->conf.ninst; i++) {
+		if (next.ninst != p->conf.ninst ||
+		    strcmp(next.inst[i].name, p->conf.inst[i].name) != 0) {
+			log_warnx("reload failed: the instances cannot change "
+			    "without a restart");
+			config_free(&next);
+			return;
+		}
+	}
 	for (i = 0; i < (int)next.ninst && i < (int)p->conf.ninst; i++) {
 		const char *old = conf_str(&p->conf.inst[i], OPT_SPOOL_DIR);
 		char err[256];
@@ -856,11 +873,7 @@ parent_reload(struct parent *p)
 	config_free(&p->conf);
 	p->conf = next;
 	p->generation++;
-	log_setlevel(conf_bool(conf_global(&p->conf), OPT_LOG),
-	    conf_bool(conf_global(&p->conf), OPT_VERBOSE),
-	    conf_bool(conf_global(&p->conf), OPT_DEBUG),
-	    log_parse_format(conf_str(conf_global(&p->conf), OPT_LOG_FORMAT) ?
-	    conf_str(conf_global(&p->conf), OPT_LOG_FORMAT) : "", NULL));
+	proc_log_conf(&p->conf);
 	for (i = 1; i < PROC__COUNT; i++) {
 		proc_conf_send(&p->child[i].ch.m, &p->conf, p->generation);
 		chan_flush(&p->child[i].ch);
@@ -913,7 +926,7 @@ parent_main(int argc, char *argv[])
 	static struct parent	 parent;
 	struct parent		*p = &parent;
 	const struct instconf	*g;
-	const char		*fmt, *facname;
+	const char		*facname;
 	ssize_t			 n;
 	int			 r, facility, i, sigs[4] = {
 		SIGTERM, SIGINT, SIGHUP, SIGCHLD };
@@ -933,9 +946,7 @@ parent_main(int argc, char *argv[])
 	}
 	p->exe[n] = '\0';
 
-	fmt = conf_str(g, OPT_LOG_FORMAT);
-	log_setlevel(conf_bool(g, OPT_LOG), conf_bool(g, OPT_VERBOSE),
-	    conf_bool(g, OPT_DEBUG), log_parse_format(fmt ? fmt : "", NULL));
+	proc_log_conf(&p->conf);
 	facility = -1;
 	if (conf_bool(g, OPT_SYSLOG) || ((conf_bool(g, OPT_LOG) ||
 	    conf_bool(g, OPT_VERBOSE)) && !conf_bool(g, OPT_NO_SYSLOG))) {

@@ -484,6 +484,16 @@ proc_drop(enum proc_id proc, const struct config *conf)
  * Child start-up.
  */
 
+void
+proc_log_conf(const struct config *conf)
+{
+	const struct instconf	*g = conf_global(conf);
+	const char		*fmt = conf_str(g, OPT_LOG_FORMAT);
+
+	log_setlevel(conf_bool(g, OPT_LOG), conf_bool(g, OPT_VERBOSE),
+	    conf_bool(g, OPT_DEBUG), log_parse_format(fmt ? fmt : "", NULL));
+}
+
 static void
 child_sink(int level, const char *body, void *arg)
 {
@@ -534,12 +544,7 @@ proc_child_init(enum proc_id self, struct proc_boot *boot,
 	(void)prctl(PR_SET_NAME, title);
 
 	proc_boot_receive(boot, parent);
-	log_setlevel(conf_bool(conf_global(&boot->conf), OPT_LOG),
-	    conf_bool(conf_global(&boot->conf), OPT_VERBOSE),
-	    conf_bool(conf_global(&boot->conf), OPT_DEBUG),
-	    log_parse_format(conf_str(conf_global(&boot->conf),
-	    OPT_LOG_FORMAT) ? conf_str(conf_global(&boot->conf),
-	    OPT_LOG_FORMAT) : "", NULL));
+	proc_log_conf(&boot->conf);
 }
 
 static void
@@ -557,6 +562,7 @@ child_parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 			child_boot->conf = next;
 			child_boot->generation = gen;
 			memset(&next, 0, sizeof(next));
+			proc_log_conf(&child_boot->conf);
 			log_debug("%s: configuration %u", proc_name(
 			    child_boot->self), gen);
 		}

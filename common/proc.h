@@ -106,6 +106,9 @@ void	 proc_boot_receive(struct proc_boot *boot, struct msgchan *parent);
 int	 proc_conf_frame(struct config *next, struct msg *m,
 	    uint32_t *generation);
 
+/* What --log, --verbose, --debug and --log-format say, into common/log. */
+void	 proc_log_conf(const struct config *conf);
+
 /* Parent: queue the whole configuration on ch as CONF_* frames. */
 void	 proc_conf_send(struct msgchan *ch, const struct config *conf,
 	    uint32_t generation);

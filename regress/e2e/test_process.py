@@ -347,3 +347,37 @@ def test_unknown_user_exit_1(workdir):
             workdir, user=None)
     assert r.returncode == 1
     assert "no-such-user-x" in r.stderr
+
+
+def test_sighup_applies_a_changed_config_file(relay):
+    port = free_port()
+    spool = relay.spool()
+    conf = os.path.join(relay.workdir, "emailrelay.conf")
+    base = "port %d\ninterface 127.0.0.1\nspool-dir %s\n" % (port, spool)
+    with open(conf, "w") as f:
+        f.write(base)
+    relay.start(conf, ready_ports=[port])
+
+    def noop():
+        with socket.create_connection(("127.0.0.1", port), 10) as s:
+            f = s.makefile("rb")
+            f.readline()
+            s.sendall(b"NOOP\r\nQUIT\r\n")
+            assert f.readline().startswith(b"250 ")
+            f.readline()
+    noop()
+    assert 'rx<<: "NOOP"' not in relay.log()
+    with open(conf, "w") as f:
+        f.write(base + "verbose\n")
+    relay.proc.send_signal(signal.SIGHUP)
+    relay.wait_log(r"info: configuration reloaded")
+    noop()
+    relay.wait_log(r'rx<<: "NOOP"')
+
+    # A new instance needs a restart: the reload is refused, all goes on.
+    with open(conf, "w") as f:
+        f.write(base + "verbose\nother-spool-dir %s\n" % spool)
+    relay.proc.send_signal(signal.SIGHUP)
+    relay.wait_log(r"warning: reload failed: the instances cannot change")
+    noop()
+    relay.stop()
