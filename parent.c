@@ -716,6 +716,14 @@ parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 		p->child[ch->peer].ready = 1;
 		log_debug("%s process ready", proc_name(ch->peer));
 		break;
+	case MSG_QUEUE_CLIENT_DONE_NOTIFY:
+		/* --as-client: the pass is over, stop with its status. */
+		if (ch->peer != PROC_QUEUE || msg_get_u32(m, &u) == -1 ||
+		    msg_get_end(m) == -1 || u > 1)
+			fatalx("parent: bad client status from %s",
+			    proc_name(ch->peer));
+		parent_shutdown(p, (int)u);
+		break;
 	default:
 		fatalx("parent: unexpected %s from %s",
 		    msg_type_name(m->type), proc_name(ch->peer));

@@ -89,6 +89,11 @@ static const struct msg_sig msg_sigs[] = {
 	SIG(MSG_SMTPD_MESSAGE_RCPT_NOTIFY,	"u32 data", NULL),
 	SIG(MSG_SMTPD_MESSAGE_COMMIT,		"u64", "u32 str"),
 	SIG(MSG_SMTPD_MESSAGE_ROLLBACK_NOTIFY,	"", NULL),
+	SIG(MSG_SMTPD_SESSION_END_NOTIFY,	"u32 u32", NULL),
+	SIG(MSG_QUEUE_MESSAGE_RCPT_NOTIFY,	"u32 data", NULL),
+	SIG(MSG_QUEUE_MESSAGE_FORWARD,
+	    "u32 str str str u32 u32 str fd", "u32 u32 str data"),
+	SIG(MSG_QUEUE_CLIENT_DONE_NOTIFY,	"u32", NULL),
 };
 #undef SIG
 

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_VERSION	2
+#define MSG_VERSION	3
 #define MSG_HDRLEN	16
 #define MSG_MAX		16384		/* whole frame, header included */
 #define MSG_F_FD	0x0001
@@ -33,6 +33,15 @@
 #define MSG_OK		0
 #define MSG_TEMPFAIL	1
 #define MSG_PERMFAIL	2
+
+/* Outcomes of MSG_QUEUE_MESSAGE_FORWARD (SPEC 5). */
+#define MSG_FWD_DELIVERED	0	/* remove the message */
+#define MSG_FWD_PARTIAL		1	/* .bad with the rejected */
+#define MSG_FWD_FAILED		2	/* .bad with reason and code */
+#define MSG_FWD_SESSION		3	/* .bad, code empty; skip the
+					   address for the pass */
+#define MSG_FWD_CONNECT		4	/* no connection: back to ready,
+					   skip the address for the pass */
 
 /*
  * MSG_<INITIATOR>_<OBJECT>_<VERB>; replies reuse the request's type,
@@ -68,6 +77,30 @@ enum msg_type {
 	MSG_SMTPD_MESSAGE_RCPT_NOTIFY,
 	MSG_SMTPD_MESSAGE_COMMIT,
 	MSG_SMTPD_MESSAGE_ROLLBACK_NOTIFY,
+	/*
+	 * smtpd -> queue: a session that stored messages ended (for
+	 * --forward-on-disconnect): u32 inst, u32 messages stored.
+	 */
+	MSG_SMTPD_SESSION_END_NOTIFY,
+	/*
+	 * queue <-> mta, one message being forwarded; id = a forwarding id
+	 * chosen by queue.  RCPT: u32 count, data: count To-Remote
+	 * addresses, each NUL-terminated; as many frames as needed, all
+	 * before the FORWARD with the same id.  FORWARD: u32 inst, str
+	 * message base name, str address ("host:port", "[ipv6]:port" or a
+	 * unix path), str from, u32 body (ENVELOPE_BODY_*), u32 utf8
+	 * mailbox names, str AUTH= for MAIL (xtext or "<>", "" for none)
+	 * + the content fd (O_RDONLY); reply u32 outcome (MSG_FWD_*), u32
+	 * reply code (0 = none), str reason, data one byte per recipient,
+	 * 1 where the server rejected it (empty when none was).
+	 */
+	MSG_QUEUE_MESSAGE_RCPT_NOTIFY,
+	MSG_QUEUE_MESSAGE_FORWARD,
+	/*
+	 * queue -> parent: the --as-client pass is over, u32 exit status
+	 * (0 done, 1 the connection or session failed).
+	 */
+	MSG_QUEUE_CLIENT_DONE_NOTIFY,
 	MSG_TYPE__COUNT
 };
 

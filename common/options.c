@@ -145,7 +145,7 @@ static void	 help_entry(FILE *, enum opt_id);
 static const struct option_def options[OPT__COUNT] = {
 	/* basic */
 	[OPT_AS_CLIENT] = { "as-client", 'q', OPTA_STR,
-	    OPTF_PENDING | OPTF_BASIC,
+	    OPTF_BASIC,
 	    "<host:port>", "runs as a client, forwarding all spooled mail "
 	    "to <host:port> and then stopping",
 	    NULL, check_hostport, 0, 0 },
@@ -173,18 +173,18 @@ static const struct option_def options[OPT__COUNT] = {
 	    OPTF_PENDING, "<config>", "configures the SMTP client: "
 	    "pipelining, smtputf8strict, eightbitstrict, binarymimestrict "
 	    "(+ or - to add or remove)", NULL, check_client_smtp, 0, 0 },
-	[OPT_FORWARD] = { "forward", 'f', OPTA_NONE, OPTF_PENDING,
+	[OPT_FORWARD] = { "forward", 'f', OPTA_NONE, 0,
 	    NULL, "forwards stored mail on start-up",
 	    NULL, NULL, 0, 0 },
 	[OPT_FORWARD_ON_DISCONNECT] = { "forward-on-disconnect", '1',
-	    OPTA_NONE, OPTF_PENDING, NULL, "forwards stored mail once the "
+	    OPTA_NONE, 0, NULL, "forwards stored mail once the "
 	    "submitting client disconnects", NULL, NULL, 0, 0 },
 	[OPT_FORWARD_TO] = { "forward-to", 'o', OPTA_STR,
-	    OPTF_PENDING | OPTF_BASIC, "<host:port>", "the remote SMTP "
+	    OPTF_BASIC, "<host:port>", "the remote SMTP "
 	    "server to forward to (host:port, [ipv6]:port or a unix path, "
 	    "optionally @socks-host:port)", NULL, check_hostport, 0, 0 },
 	[OPT_POLL] = { "poll", 'O', OPTA_PERIOD,
-	    OPTF_PENDING | OPTF_BASIC, "<period>", "forwards stored mail "
+	    OPTF_BASIC, "<period>", "forwards stored mail "
 	    "every <period> (seconds, or with an s, m, h or d suffix)",
 	    NULL, NULL, 0, 0 },
 	[OPT_POLL_RUN] = { "poll-run", 0, OPTA_STR,
@@ -200,25 +200,25 @@ static const struct option_def options[OPT__COUNT] = {
 	    "connections (0.0.0.0 for IPv4 only, :: for IPv6 only)",
 	    NULL, check_ip, 0, 0 },
 	[OPT_CONNECTION_TIMEOUT] = { "connection-timeout", 'U', OPTA_NUM,
-	    OPTF_PENDING, "<time>", "timeout in seconds for connecting to "
+	    0, "<time>", "timeout in seconds for connecting to "
 	    "the remote server (default 40)", "40", NULL, 0, CONF_TIMEMAX },
 	[OPT_IDLE_TIMEOUT] = { "idle-timeout", 0, OPTA_NUM, 0,
 	    "<time>", "timeout in seconds for an idle client connection "
 	    "(default 60)", "60", NULL, 0, CONF_TIMEMAX },
 	[OPT_RESPONSE_TIMEOUT] = { "response-timeout", 'T', OPTA_NUM,
-	    OPTF_PENDING, "<time>", "timeout in seconds for each reply of "
+	    0, "<time>", "timeout in seconds for each reply of "
 	    "the remote server (default 60)", "60", NULL, 0, CONF_TIMEMAX },
 	[OPT_FORWARD_TO_ALL] = { "forward-to-all", 0, OPTA_NONE,
-	    OPTF_PENDING, NULL, "fails a message unless every recipient "
+	    0, NULL, "fails a message unless every recipient "
 	    "is accepted (the default)", NULL, NULL, 0, 0 },
 	[OPT_FORWARD_TO_SOME] = { "forward-to-some", 0, OPTA_NONE,
-	    OPTF_PENDING, NULL, "forwards a message to the recipients that "
+	    0, NULL, "forwards a message to the recipients that "
 	    "the remote server accepts", NULL, NULL, 0, 0 },
 	[OPT_IMMEDIATE] = { "immediate", 'm', OPTA_NONE, OPTF_PENDING,
 	    NULL, "forwards each message as it is received, before "
 	    "acknowledging it", NULL, NULL, 0, 0 },
 	[OPT_PROMPT_TIMEOUT] = { "prompt-timeout", 'w', OPTA_NUM,
-	    OPTF_PENDING, "<time>", "timeout in seconds for the remote "
+	    0, "<time>", "timeout in seconds for the remote "
 	    "server's greeting (default 20)", "20", NULL, 0, CONF_TIMEMAX },
 	/* smtp server */
 	[OPT_PORT] = { "port", 'p', OPTA_NUM, OPTF_BASIC, "<port>",
@@ -1986,8 +1986,12 @@ config_resolve(struct config *c, char *err, size_t errsz)
 int
 config_pending(const struct config *c, char *err, size_t errsz)
 {
-	size_t	 k;
-	int	 id;
+	static const enum opt_id	 fwd[] = { OPT_AS_CLIENT, OPT_AS_PROXY,
+	    OPT_FORWARD_TO };
+	struct hostport			 hp;
+	const char			*e;
+	size_t				 k, i;
+	int				 id;
 
 	if (conf_bool(conf_global(c), OPT_HELP) ||
 	    conf_bool(conf_global(c), OPT_VERSION))
@@ -2016,6 +2020,24 @@ config_pending(const struct config *c, char *err, size_t errsz)
 				return (seterr(err, errsz, CONF_EUSAGE, NULL,
 				    "--server-smtp-config: proxy: not "
 				    "supported yet"));
+		}
+	}
+	/* Forwarding connects to addresses only, without SOCKS, for now. */
+	for (k = 0; k < c->ninst; k++) {
+		for (i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
+			id = fwd[i];
+			if (!conf_bool(&c->inst[k], id) ||
+			    netaddr_parse_hostport(conf_str(&c->inst[k], id), 1,
+			    &hp, &e) == -1)
+				continue;
+			if (hp.socks[0] != '\0')
+				return (seterr(err, errsz, CONF_EUSAGE, NULL,
+				    "--%s: socks: not supported yet",
+				    options[id].name));
+			if (!hp.is_unix && !netaddr_is_ip(hp.host))
+				return (seterr(err, errsz, CONF_EUSAGE, NULL,
+				    "--%s: host name %s: not supported yet",
+				    options[id].name, hp.host));
 		}
 	}
 	return (CONF_OK);

@@ -1,7 +1,11 @@
 /*
- * The mta process: entry point.
+ * The mta process: entry point and the dispatch of frames from queue.
  */
+#include <sys/queue.h>
+
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
@@ -9,21 +13,90 @@
 #include "msg.h"
 #include "proc.h"
 #include "mta.h"
-
-struct mta_ctx {
-	struct proc_boot	*boot;
-	struct event_base	*base;
-	struct chan		 parent;
-	struct chan		 peer[PROC__COUNT];
-};
+#include "session.h"
 
 static void	 mta_dispatch(struct chan *, struct msg *, void *);
+static void	 mta_rcpt(struct mta_ctx *, struct msg *);
+
+void
+mta_rcpt_clear(struct mta_ctx *ctx)
+{
+	size_t	 i;
+
+	for (i = 0; i < ctx->nrcpt; i++)
+		free(ctx->rcpt[i]);
+	free(ctx->rcpt);
+	ctx->rcpt = NULL;
+	ctx->nrcpt = ctx->rcptsz = 0;
+	ctx->rcpt_id = 0;
+}
+
+/* MSG_QUEUE_MESSAGE_RCPT_NOTIFY: more recipients for the next message. */
+static void
+mta_rcpt(struct mta_ctx *ctx, struct msg *m)
+{
+	const void	*p;
+	const char	*s, *end;
+	char		**v;
+	size_t		 len, n, sz;
+	uint32_t	 cnt;
+
+	if (msg_get_u32(m, &cnt) == -1 || msg_get_data(m, &p, &len) == -1 ||
+	    msg_get_end(m) == -1 || (ctx->nrcpt > 0 && ctx->rcpt_id != m->id))
+		fatalx("mta: bad %s from queue", msg_type_name(m->type));
+	ctx->rcpt_id = m->id;
+	s = p;
+	end = s + len;
+	while (s < end) {
+		if ((n = strnlen(s, (size_t)(end - s))) == (size_t)(end - s))
+			fatalx("mta: bad %s from queue",
+			    msg_type_name(m->type));
+		if (ctx->nrcpt == ctx->rcptsz) {
+			if (ctx->nrcpt >= BOUNDS_RCPT)
+				fatalx("mta: too many recipients");
+			sz = ctx->rcptsz == 0 ? 16 : ctx->rcptsz * 2;
+			if (sz > BOUNDS_RCPT)
+				sz = BOUNDS_RCPT;
+			if ((v = reallocarray(ctx->rcpt, sz,
+			    sizeof(*v))) == NULL)
+				fatal("mta: recipients");
+			ctx->rcpt = v;
+			ctx->rcptsz = sz;
+		}
+		if ((ctx->rcpt[ctx->nrcpt] = strndup(s, n)) == NULL)
+			fatal("mta: recipients");
+		ctx->nrcpt++;
+		s += n + 1;
+		if (cnt-- == 0)
+			fatalx("mta: bad %s from queue",
+			    msg_type_name(m->type));
+	}
+	if (cnt != 0)
+		fatalx("mta: bad %s from queue", msg_type_name(m->type));
+}
 
 static void
 mta_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
-	fatalx("mta: unexpected %s from %s", msg_type_name(m->type),
-	    proc_name(ch->peer));
+	struct mta_ctx	*ctx = arg;
+
+	if (ch->peer != PROC_QUEUE)
+		fatalx("mta: unexpected %s from %s", msg_type_name(m->type),
+		    proc_name(ch->peer));
+	switch (m->type) {
+	case MSG_QUEUE_MESSAGE_RCPT_NOTIFY:
+		mta_rcpt(ctx, m);
+		break;
+	case MSG_QUEUE_MESSAGE_FORWARD:
+		if ((m->flags & MSG_F_REPLY) != 0)
+			fatalx("mta: a reply from queue");
+		mta_session_forward(ctx, m);
+		break;
+	default:
+		fatalx("mta: unexpected %s from %s", msg_type_name(m->type),
+		    proc_name(ch->peer));
+	}
+	msg_done(&ch->m, m);
 }
 
 void
@@ -32,6 +105,12 @@ mta_main(struct proc_boot *boot, struct msgchan *parent)
 	static struct mta_ctx	 ctx;
 
 	ctx.boot = boot;
+	TAILQ_INIT(&ctx.sessions);
+	if (gethostname(ctx.hostname, sizeof(ctx.hostname)) == -1 ||
+	    ctx.hostname[0] == '\0')
+		(void)strlcpy(ctx.hostname, "localhost",
+		    sizeof(ctx.hostname));
+	ctx.hostname[sizeof(ctx.hostname) - 1] = '\0';
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    mta_dispatch, &ctx);
 	proc_run(ctx.base, PROC_MTA);

@@ -1,14 +1,44 @@
 /*
- * The mta process.
+ * The mta process: outbound SMTP for queue's forwarding passes (SPEC 5).
+ * mta.c is the entry point and the dispatch; session.c runs the client
+ * connections.
  */
 #ifndef MTA_H
 #define MTA_H
 
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounds.h"
+#include "proc.h"
+
+struct event_base;
+struct msg;
 struct msgchan;
-struct proc_boot;
+struct mta_session;
+
+TAILQ_HEAD(mta_session_list, mta_session);
+
+struct mta_ctx {
+	struct proc_boot	*boot;
+	struct event_base	*base;
+	struct chan		 parent;
+	struct chan		 peer[PROC__COUNT];
+	char			 hostname[BOUNDS_DOMAIN + 1];
+	struct mta_session_list	 sessions;
+	/* Recipients announced for the next MESSAGE_FORWARD. */
+	uint64_t		 rcpt_id;
+	char			**rcpt;
+	size_t			 nrcpt, rcptsz;
+};
 
 /* Entry point after re-exec; never returns. */
 void	 mta_main(struct proc_boot *, struct msgchan *)
 	    __attribute__((__noreturn__));
+
+/* Forget the announced recipients (frees them). */
+void	 mta_rcpt_clear(struct mta_ctx *ctx);
 
 #endif /* MTA_H */

@@ -26,8 +26,6 @@
 static void	 queue_dispatch(struct chan *, struct msg *, void *);
 static void	 queue_paths(struct queue_ctx *);
 static void	 queue_open_spools(struct queue_ctx *);
-static void	 queue_on_recover(void *, enum spool_recover_action,
-		    const char *, int);
 
 static void
 queue_dispatch(struct chan *ch, struct msg *m, void *arg)
@@ -36,7 +34,13 @@ queue_dispatch(struct chan *ch, struct msg *m, void *arg)
 
 	switch (ch->peer) {
 	case PROC_SMTP:
-		store_dispatch(ctx, m);
+		if (m->type == MSG_SMTPD_SESSION_END_NOTIFY)
+			pass_session_end(ctx, m);
+		else
+			store_dispatch(ctx, m);
+		break;
+	case PROC_MTA:
+		pass_dispatch(ctx, m);
 		break;
 	default:
 		fatalx("queue: unexpected %s from %s", msg_type_name(m->type),
@@ -77,8 +81,8 @@ queue_paths(struct queue_ctx *ctx)
 	ctx->nspool = conf->ninst;
 }
 
-static void
-queue_on_recover(void *arg, enum spool_recover_action action,
+void
+queue_recover_log(void *arg, enum spool_recover_action action,
     const char *name, int error)
 {
 	const char	*what;
@@ -132,7 +136,7 @@ queue_open_spools(struct queue_ctx *ctx)
 		ctx->spool[i].dirfd = fd;
 		if (j < i)
 			continue;
-		if (spool_recover(fd, time(NULL), queue_on_recover,
+		if (spool_recover(fd, time(NULL), queue_recover_log,
 		    (void *)conf_str(&conf->inst[i], OPT_SPOOL_DIR)) == -1)
 			log_warn("queue: cannot read spool directory %s",
 			    conf_str(&conf->inst[i], OPT_SPOOL_DIR));
@@ -153,5 +157,6 @@ queue_main(struct proc_boot *boot, struct msgchan *parent)
 	    queue_dispatch, &ctx);
 	queue_open_spools(&ctx);
 	store_init(&ctx);
+	pass_init(&ctx);
 	proc_run(ctx.base, PROC_QUEUE);
 }

@@ -1,7 +1,7 @@
 /*
  * The queue process: the only writer of the spool (STYLE.md section 1).
  * queue.c is the entry point and the dispatch; store.c receives messages
- * from smtpd into the spool.
+ * from smtpd into the spool; pass.c runs the forwarding passes.
  */
 #ifndef QUEUE_H
 #define QUEUE_H
@@ -15,11 +15,13 @@
 
 #include "bounds.h"
 #include "proc.h"
+#include "spool.h"
 
 struct event;
 struct event_base;
 struct msg;
 struct qmsg;
+struct qpass;
 
 /* One instance's spool directory, opened once at start. */
 struct queue_spool {
@@ -42,6 +44,10 @@ struct queue_ctx {
 	struct qmsg_tree	 msgs;		/* being received, by session */
 	struct qmsg_list	 commits;	/* awaiting a directory fsync */
 	struct event		*ev_commit;
+	struct qpass		*pass[BOUNDS_INSTANCES];/* by inst */
+	uint64_t		 fwdid;		/* of the last forward */
+	int			 clients;	/* --as-client passes due */
+	int			 client_status;
 };
 
 /* Entry point after re-exec; never returns. */
@@ -57,5 +63,35 @@ void	 store_init(struct queue_ctx *ctx);
  * comes from our own smtpd.  The caller calls msg_done().
  */
 void	 store_dispatch(struct queue_ctx *ctx, struct msg *m);
+
+/*
+ * queue.c: log a spool_recover() action (arg is the spool directory or
+ * unit name for the line).
+ */
+void	 queue_recover_log(void *arg, enum spool_recover_action action,
+	    const char *name, int error);
+
+/*
+ * pass.c: set up forwarding (after the spools are open): poll timers,
+ * and the start-up pass for --forward and --as-client.
+ */
+void	 pass_init(struct queue_ctx *ctx);
+
+/*
+ * pass.c: start a forwarding pass of instance inst, or one more after the
+ * pass under way; trigger names it in the log line ("poll" ...).  Does
+ * nothing for an instance without --forward-to.
+ */
+void	 pass_trigger(struct queue_ctx *ctx, uint32_t inst,
+	    const char *trigger);
+
+/* pass.c: MSG_SMTPD_SESSION_END_NOTIFY (--forward-on-disconnect). */
+void	 pass_session_end(struct queue_ctx *ctx, struct msg *m);
+
+/*
+ * pass.c: a reply from mta (MSG_QUEUE_MESSAGE_FORWARD); anything else
+ * is fatal.  The caller calls msg_done().
+ */
+void	 pass_dispatch(struct queue_ctx *ctx, struct msg *m);
 
 #endif /* QUEUE_H */

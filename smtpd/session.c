@@ -59,6 +59,7 @@ struct session {
 	int			 idle;		/* --idle-timeout seconds */
 	uint16_t		 wait;		/* request outstanding, or 0 */
 	int			 traced;	/* content line logged */
+	uint32_t		 stored;	/* messages committed */
 
 	/* The message in progress. */
 	int			 msg;		/* queue holds files for us */
@@ -376,6 +377,16 @@ session_close(struct session *s, const char *reason)
 static void
 session_free(struct session *s)
 {
+	struct msgchan	*q = &s->ctx->peer[PROC_QUEUE].m;
+
+	/* For --forward-on-disconnect. */
+	if (s->stored > 0) {
+		msg_begin(q, MSG_SMTPD_SESSION_END_NOTIFY, s->id, -1);
+		msg_put_u32(q, s->inst);
+		msg_put_u32(q, s->stored);
+		msg_end(q);
+		chan_flush(&s->ctx->peer[PROC_QUEUE]);
+	}
 	RB_REMOVE(session_tree, &s->ctx->sessions, s);
 	session_message_clear(s);
 	smtp_proto_clear(&s->proto);
@@ -582,6 +593,8 @@ session_reply_commit(struct session *s, struct msg *m)
 		fatalx("smtp server: bad %s reply from queue",
 		    msg_type_name(m->type));
 	/* Either way queue is done with the message. */
+	if (status == MSG_OK)
+		s->stored++;
 	s->msg = 0;
 	session_message_clear(s);
 	if (s->flags & SF_GONE) {

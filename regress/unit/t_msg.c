@@ -1064,6 +1064,15 @@ TEST(msg_type_table)
 	T_EQ_STR(msg_type_reply_sig(MSG_SMTPD_MESSAGE_CREATE),
 	    "u32 str str fd?");
 	T_EQ_STR(msg_type_reply_sig(MSG_SMTPD_MESSAGE_COMMIT), "u32 str");
+	/* Forwarding: the request carries the content fd, the reply none. */
+	T_EQ_STR(msg_type_sig(MSG_QUEUE_MESSAGE_FORWARD),
+	    "u32 str str str u32 u32 str fd");
+	T_EQ_STR(msg_type_reply_sig(MSG_QUEUE_MESSAGE_FORWARD),
+	    "u32 u32 str data");
+	T_EQ_STR(msg_type_sig(MSG_QUEUE_MESSAGE_RCPT_NOTIFY), "u32 data");
+	T_EQ_STR(msg_type_sig(MSG_SMTPD_SESSION_END_NOTIFY), "u32 u32");
+	T_EQ_STR(msg_type_sig(MSG_QUEUE_CLIENT_DONE_NOTIFY), "u32");
+	T_ASSERT(msg_type_reply_sig(MSG_QUEUE_CLIENT_DONE_NOTIFY) == NULL);
 	T_ASSERT(msg_type_reply_sig(MSG_NONE) == NULL);
 	T_ASSERT(msg_type_reply_sig(MSG_TYPE__COUNT) == NULL);
 	T_EQ_STR(msg_type_name(MSG_NONE), "MSG_NONE");

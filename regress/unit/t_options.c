@@ -261,7 +261,11 @@ TEST(options_table_flags)
 	    OPT_LOG_ADDRESS, OPT_LOG_FORMAT, OPT_LOG_FILE, OPT_SYSLOG,
 	    OPT_NO_SYSLOG, OPT_CLOSE_STDERR, OPT_HIDDEN, OPT_SHOW,
 	    OPT_LOCALEDIR, OPT_POP_PORT, OPT_DOMAIN, OPT_SIZE, OPT_ANONYMOUS,
-	    OPT_SERVER_SMTP_CONFIG, OPT_REMOTE_CLIENTS, OPT_IDLE_TIMEOUT };
+	    OPT_SERVER_SMTP_CONFIG, OPT_REMOTE_CLIENTS, OPT_IDLE_TIMEOUT,
+	    OPT_AS_CLIENT, OPT_FORWARD, OPT_FORWARD_ON_DISCONNECT,
+	    OPT_FORWARD_TO, OPT_POLL, OPT_CONNECTION_TIMEOUT,
+	    OPT_RESPONSE_TIMEOUT, OPT_FORWARD_TO_ALL, OPT_FORWARD_TO_SOME,
+	    OPT_PROMPT_TIMEOUT };
 	size_t	 i, j;
 	int	 id, n;
 
@@ -1261,9 +1265,25 @@ TEST(options_pending)
 	T_EQ_INT(run(ARGS("--in-spool-dir", "/a", "--out-spool-dir", "/b",
 	    "--out-pop"), err, sizeof(err)), CONF_EUSAGE);
 	T_EQ_STR(err, "--pop: not supported yet");
+	/* Forwarding works to addresses; host names wait for DNS. */
 	T_EQ_INT(run(ARGS("--as-client", "a.example:25"), err, sizeof(err)),
 	    CONF_EUSAGE);
-	T_EQ_STR(err, "--as-client: not supported yet");
+	T_EQ_STR(err, "--as-client: host name a.example: not supported yet");
+	T_EQ_INT(run(ARGS("--forward-to", "mx.example:25", "--poll", "60"),
+	    err, sizeof(err)), CONF_EUSAGE);
+	T_EQ_STR(err, "--forward-to: host name mx.example: not supported yet");
+	T_EQ_INT(run(ARGS("--forward-to", "127.0.0.1:25@127.0.0.1:1080"),
+	    err, sizeof(err)), CONF_EUSAGE);
+	T_EQ_STR(err, "--forward-to: socks: not supported yet");
+	T_EQ_INT(run(ARGS("--as-client", "127.0.0.1:25"), err, sizeof(err)),
+	    CONF_OK);
+	T_EQ_INT(run(ARGS("--forward-to", "[::1]:25", "--forward",
+	    "--forward-on-disconnect", "--poll", "1m",
+	    "--connection-timeout", "5", "--response-timeout", "5",
+	    "--prompt-timeout", "5", "--forward-to-some"), err, sizeof(err)),
+	    CONF_OK);
+	T_EQ_INT(run(ARGS("--forward-to", "/run/smtp.s"), err, sizeof(err)),
+	    CONF_OK);
 	T_EQ_INT(run(ARGS("--control-socket", "/tmp/c.sock"), err,
 	    sizeof(err)), CONF_EUSAGE);
 	T_EQ_STR(err, "--control-socket: not supported yet");
@@ -1416,7 +1436,7 @@ TEST(options_spec13_three_instances)
 	T_EQ_INT(conf_num(other, OPT_POLL), 3600);
 	T_EQ_INT(c.nwarn, 0);
 	T_EQ_INT(config_pending(&c, err, sizeof(err)), CONF_EUSAGE);
-	T_EQ_STR(err, "--forward-on-disconnect: not supported yet");
+	T_EQ_STR(err, "--poll-run: not supported yet");
 	config_free(&c);
 }
 

@@ -1,0 +1,464 @@
+/*
+ * Forwarding passes (SPEC 5): per instance, scan the ready envelopes
+ * oldest first, claim one (".busy" plus the content lock, kept until its
+ * outcome), hand it to mta with a fresh read-only content descriptor and
+ * apply the outcome to the spool: delivered removes both files, a
+ * failure makes the envelope ".bad" with its reason, a failed connection
+ * returns the message to ready.  One message per instance is in flight.
+ * A failed connection or session skips the rest of that address for the
+ * pass.  Triggers: start-up (--forward, --as-client), --poll, the end of
+ * a client session that stored mail (--forward-on-disconnect); one that
+ * comes during a pass makes one more pass afterwards.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "envelope.h"
+#include "log.h"
+#include "msg.h"
+#include "options.h"
+#include "proc.h"
+#include "queue.h"
+#include "spool.h"
+
+#define PASS_SCANMAX	(1024 * 1024)	/* envelopes per pass */
+#define PASS_SKIPMAX	16		/* failed addresses per pass */
+#define PASS_ADDRMAX	ENVELOPE_FIELD_MAX
+#define PASS_RCPTMAX	16000		/* recipient bytes per frame */
+#define PASS_TRIGMAX	32
+
+#define R_NOREMOTE	"no remote recipients"
+
+/* One instance's forwarding state. */
+struct qpass {
+	struct queue_ctx	*ctx;
+	uint32_t		 inst;
+	const char		*unit;
+	const char		*dir;		/* --spool-dir (logs) */
+	int			 dirfd;
+	const char		*forward_to;	/* --forward-to */
+	int			 running;
+	int			 again;		/* one more pass */
+	char			 again_trigger[PASS_TRIGMAX];
+	int			 client;	/* --as-client */
+	int			 status;	/* exit status for parent */
+	struct event		*ev_poll;
+
+	/* The pass. */
+	struct spool_entry	*list;
+	size_t			 n, i;
+	size_t			 claimed;
+	char			 skip[PASS_SKIPMAX][PASS_ADDRMAX];
+	size_t			 nskip;
+
+	/* The message in flight (id 0: none). */
+	uint64_t		 id;
+	int			 fd;		/* locked content */
+	char			 base[SPOOL_BASE_MAX];
+	char			 addr[PASS_ADDRMAX];
+	struct envelope		 env;
+};
+
+static void	 pass_start(struct qpass *, const char *);
+static void	 pass_next(struct qpass *);
+static void	 pass_end(struct qpass *);
+static int	 pass_skipped(const struct qpass *, const char *);
+static void	 pass_skip(struct qpass *, const char *);
+static int	 pass_send(struct qpass *);
+static void	 pass_settle(struct qpass *);
+static void	 pass_apply(struct qpass *, uint32_t, uint32_t, const char *,
+		    const unsigned char *, size_t);
+static int	 pass_keep_rejected(struct qpass *, const unsigned char *,
+		    size_t);
+static void	 pass_on_poll(evutil_socket_t, short, void *);
+
+void
+pass_init(struct queue_ctx *ctx)
+{
+	const struct config	*conf = &ctx->boot->conf;
+	const struct instconf	*ic;
+	struct qpass		*ps;
+	struct timeval		 tv;
+	long long		 poll;
+	size_t			 i;
+
+	for (i = 0; i < conf->ninst; i++) {
+		ic = &conf->inst[i];
+		if ((ps = calloc(1, sizeof(*ps))) == NULL)
+			fatal("queue: pass");
+		ps->ctx = ctx;
+		ps->inst = (uint32_t)i;
+		ps->unit = ic->name;
+		ps->dir = conf_str(ic, OPT_SPOOL_DIR);
+		ps->dirfd = ctx->spool[i].dirfd;
+		ps->forward_to = conf_bool(ic, OPT_FORWARD_TO) ?
+		    conf_str(ic, OPT_FORWARD_TO) : NULL;
+		ps->fd = -1;
+		envelope_init(&ps->env);
+		ctx->pass[i] = ps;
+		if (ps->forward_to == NULL)
+			continue;
+		if (conf_bool(ic, OPT_AS_CLIENT)) {
+			ps->client = 1;
+			ctx->clients++;
+		}
+		if (conf_bool(ic, OPT_POLL) &&
+		    (poll = conf_num(ic, OPT_POLL)) > 0) {
+			if ((ps->ev_poll = event_new(ctx->base, -1, EV_PERSIST,
+			    pass_on_poll, ps)) == NULL)
+				fatalx("queue: event_new");
+			tv.tv_sec = (time_t)poll;
+			tv.tv_usec = 0;
+			if (event_add(ps->ev_poll, &tv) == -1)
+				fatalx("queue: event_add");
+		}
+	}
+	for (i = 0; i < conf->ninst; i++) {
+		ps = ctx->pass[i];
+		if (ps->forward_to != NULL &&
+		    conf_bool(&conf->inst[i], OPT_FORWARD))
+			pass_trigger(ctx, ps->inst, "startup");
+	}
+}
+
+void
+pass_trigger(struct queue_ctx *ctx, uint32_t inst, const char *trigger)
+{
+	struct qpass	*ps;
+
+	if (inst >= ctx->nspool || (ps = ctx->pass[inst]) == NULL ||
+	    ps->forward_to == NULL)
+		return;
+	if (ps->running) {
+		ps->again = 1;
+		(void)strlcpy(ps->again_trigger, trigger,
+		    sizeof(ps->again_trigger));
+		return;
+	}
+	pass_start(ps, trigger);
+}
+
+static void
+pass_on_poll(evutil_socket_t fd, short ev, void *arg)
+{
+	struct qpass	*ps = arg;
+
+	pass_trigger(ps->ctx, ps->inst, "poll");
+}
+
+void
+pass_session_end(struct queue_ctx *ctx, struct msg *m)
+{
+	uint32_t	 inst, stored;
+
+	if (msg_get_u32(m, &inst) == -1 || msg_get_u32(m, &stored) == -1 ||
+	    msg_get_end(m) == -1 || inst >= ctx->nspool)
+		fatalx("queue: bad %s from smtp", msg_type_name(m->type));
+	if (stored > 0 && conf_bool(&ctx->boot->conf.inst[inst],
+	    OPT_FORWARD_ON_DISCONNECT))
+		pass_trigger(ctx, inst, "client disconnect");
+}
+
+static void
+pass_start(struct qpass *ps, const char *trigger)
+{
+	int	 truncated = 0;
+
+	ulog_info(ps->unit, "forwarding: [%s]", trigger);
+	ps->running = 1;
+	ps->again = 0;
+	ps->nskip = 0;
+	ps->claimed = 0;
+	ps->i = ps->n = 0;
+	ps->list = NULL;
+	if (spool_recover(ps->dirfd, time(NULL), queue_recover_log,
+	    (void *)ps->dir) == -1 ||
+	    spool_scan(ps->dirfd, SPOOL_READY, PASS_SCANMAX, &ps->list,
+	    &ps->n, &truncated) == -1) {
+		log_warn("queue: cannot read the spool directory");
+		ps->status = 1;
+		ps->n = 0;
+	}
+	pass_next(ps);
+}
+
+/* Claim and send the next message, or end the pass. */
+static void
+pass_next(struct qpass *ps)
+{
+	char	 err[256], name[SPOOL_NAME_MAX];
+	int	 fd;
+
+	while (ps->i < ps->n) {
+		(void)strlcpy(ps->base, ps->list[ps->i++].base,
+		    sizeof(ps->base));
+		if (spool_claim(ps->dirfd, ps->base, &fd) == -1) {
+			if (errno != EAGAIN && errno != ENOENT)
+				log_warn("queue: cannot claim [%s]", ps->base);
+			continue;
+		}
+		ps->fd = fd;
+		ps->claimed++;
+		envelope_free(&ps->env);
+		if (spool_name(name, sizeof(name), ps->base, SPOOL_BUSY) ==
+		    -1 || spool_envelope_load(ps->dirfd, name, &ps->env, err,
+		    sizeof(err)) == -1) {
+			log_warnx("queue: cannot read envelope [%s]: %s: "
+			    "skipped", name, err);
+			(void)spool_release(ps->dirfd, ps->base);
+			pass_settle(ps);
+			continue;
+		}
+		if (ps->env.nto_remote == 0) {
+			ulog_info(ps->unit, "forwarding [%s]", ps->base);
+			log_warnx("forwarding [%s]: failing message with no "
+			    "remote recipients", ps->base);
+			if (spool_fail(ps->dirfd, ps->base, R_NOREMOTE, 0) ==
+			    -1)
+				log_warn("queue: cannot fail [%s]", ps->base);
+			pass_settle(ps);
+			continue;
+		}
+		(void)strlcpy(ps->addr, ps->env.forward_to_address[0] !=
+		    '\0' ? ps->env.forward_to_address : ps->forward_to,
+		    sizeof(ps->addr));
+		if (pass_skipped(ps, ps->addr)) {
+			(void)spool_release(ps->dirfd, ps->base);
+			pass_settle(ps);
+			continue;
+		}
+		ulog_info(ps->unit, "forwarding [%s]", ps->base);
+		if (pass_send(ps) == 0)
+			return;		/* the outcome comes from mta */
+		pass_settle(ps);
+	}
+	pass_end(ps);
+}
+
+/* The pass is over: one more if triggered meanwhile. */
+static void
+pass_end(struct qpass *ps)
+{
+	struct queue_ctx	*ctx = ps->ctx;
+	struct msgchan		*p = &ctx->parent.m;
+
+	free(ps->list);
+	ps->list = NULL;
+	ps->n = ps->i = 0;
+	ps->running = 0;
+	if (ps->claimed == 0)
+		ulog_info(ps->unit, "forwarding: no messages to send");
+	else
+		ulog_info(ps->unit, "forwarding: no more messages to send");
+	if (ps->client) {
+		ps->client = 0;
+		if (ps->status != 0)
+			ctx->client_status = ps->status;
+		if (--ctx->clients == 0) {
+			if (ctx->client_status != 0)
+				log_error("forwarding failed: the connection "
+				    "or the session failed");
+			msg_begin(p, MSG_QUEUE_CLIENT_DONE_NOTIFY, 0, -1);
+			msg_put_u32(p, (uint32_t)ctx->client_status);
+			msg_end(p);
+			chan_flush(&ctx->parent);
+		}
+		return;
+	}
+	if (ps->again)
+		pass_start(ps, ps->again_trigger);
+}
+
+static int
+pass_skipped(const struct qpass *ps, const char *addr)
+{
+	size_t	 i;
+
+	for (i = 0; i < ps->nskip; i++)
+		if (strcmp(ps->skip[i], addr) == 0)
+			return (1);
+	return (0);
+}
+
+static void
+pass_skip(struct qpass *ps, const char *addr)
+{
+	if (ps->nskip < PASS_SKIPMAX && !pass_skipped(ps, addr))
+		(void)strlcpy(ps->skip[ps->nskip++], addr,
+		    sizeof(ps->skip[0]));
+}
+
+/*
+ * Send the claimed message to mta: recipient frames, then the request
+ * with a read-only descriptor of the content.  Returns 0, or -1 after
+ * failing the message when the content cannot be opened.
+ */
+static int
+pass_send(struct qpass *ps)
+{
+	struct queue_ctx	*ctx = ps->ctx;
+	struct msgchan		*q = &ctx->peer[PROC_MTA].m;
+	char			 name[SPOOL_NAME_MAX], *buf;
+	size_t			 i, j, len, n;
+	uint32_t		 cnt;
+	int			 fd;
+
+	if (spool_name(name, sizeof(name), ps->base, SPOOL_KIND_CONTENT) ==
+	    -1 || (fd = openat(ps->dirfd, name, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1) {
+		log_warn("queue: cannot open [%s]", name);
+		if (spool_fail(ps->dirfd, ps->base, "cannot open the content "
+		    "file", 0) == -1)
+			log_warn("queue: cannot fail [%s]", ps->base);
+		return (-1);
+	}
+	if ((buf = malloc(PASS_RCPTMAX)) == NULL) {
+		close(fd);
+		log_warn("queue: forwarding");
+		(void)spool_release(ps->dirfd, ps->base);
+		return (-1);
+	}
+	do {
+		ps->id = ++ctx->fwdid;
+	} while (ps->id == 0);
+	for (i = 0; i < ps->env.nto_remote; i = j) {
+		for (j = i, len = 0, cnt = 0; j < ps->env.nto_remote; j++) {
+			n = strlen(ps->env.to_remote[j]) + 1;
+			if (len + n > PASS_RCPTMAX)
+				break;
+			memcpy(buf + len, ps->env.to_remote[j], n);
+			len += n;
+			cnt++;
+		}
+		if (cnt == 0)
+			fatalx("queue: recipient too long");
+		msg_begin(q, MSG_QUEUE_MESSAGE_RCPT_NOTIFY, ps->id, -1);
+		msg_put_u32(q, cnt);
+		msg_put_data(q, buf, len);
+		msg_end(q);
+	}
+	free(buf);
+	msg_begin(q, MSG_QUEUE_MESSAGE_FORWARD, ps->id, fd);
+	msg_put_u32(q, ps->inst);
+	msg_put_str(q, ps->base);
+	msg_put_str(q, ps->addr);
+	msg_put_str(q, ps->env.from);
+	msg_put_u32(q, (uint32_t)ps->env.body);
+	msg_put_u32(q, (uint32_t)(ps->env.utf8 != 0));
+	msg_put_str(q, ps->env.auth_out);
+	msg_end(q);
+	chan_flush(&ctx->peer[PROC_MTA]);
+	return (0);
+}
+
+/* Done with the claimed message: drop the lock and the envelope. */
+static void
+pass_settle(struct qpass *ps)
+{
+	if (ps->fd != -1)
+		close(ps->fd);
+	ps->fd = -1;
+	ps->id = 0;
+	envelope_free(&ps->env);
+}
+
+/*
+ * Forward-to-some: keep only the rejected To-Remote recipients in the
+ * ".busy" envelope.  Returns 0 or -1.
+ */
+static int
+pass_keep_rejected(struct qpass *ps, const unsigned char *rej, size_t n)
+{
+	char	 err[256];
+	size_t	 i;
+
+	if (n != ps->env.nto_remote) {
+		log_warnx("queue: forwarding [%s]: bad recipient flags",
+		    ps->base);
+		return (-1);
+	}
+	for (i = n; i-- > 0; )
+		if (rej[i] == 0)
+			(void)envelope_remove_rcpt(&ps->env, 0, i);
+	if (spool_envelope_rewrite(ps->dirfd, ps->base, SPOOL_BUSY, &ps->env,
+	    err, sizeof(err)) == -1) {
+		log_warnx("queue: cannot rewrite [%s]: %s", ps->base, err);
+		return (-1);
+	}
+	return (0);
+}
+
+/* Apply an outcome from mta to the message in flight. */
+static void
+pass_apply(struct qpass *ps, uint32_t outcome, uint32_t code,
+    const char *reason, const unsigned char *rej, size_t nrej)
+{
+	int	 r = 0;
+
+	switch (outcome) {
+	case MSG_FWD_DELIVERED:
+		r = spool_remove(ps->dirfd, ps->base);
+		break;
+	case MSG_FWD_PARTIAL:
+		(void)pass_keep_rejected(ps, rej, nrej);
+		/* FALLTHROUGH */
+	case MSG_FWD_FAILED:
+		log_warnx("forwarding [%s]: failed: %s", ps->base, reason);
+		r = spool_fail(ps->dirfd, ps->base, reason, (int)code);
+		break;
+	case MSG_FWD_SESSION:
+		log_warnx("forwarding [%s]: failed: %s", ps->base, reason);
+		r = spool_fail(ps->dirfd, ps->base, reason, 0);
+		pass_skip(ps, ps->addr);
+		ps->status = 1;
+		break;
+	case MSG_FWD_CONNECT:
+		r = spool_release(ps->dirfd, ps->base);
+		pass_skip(ps, ps->addr);
+		ps->status = 1;
+		break;
+	default:
+		fatalx("queue: bad forwarding outcome %u from mta", outcome);
+	}
+	if (r == -1)
+		log_warn("queue: forwarding [%s]: cannot update the spool",
+		    ps->base);
+	pass_settle(ps);
+}
+
+void
+pass_dispatch(struct queue_ctx *ctx, struct msg *m)
+{
+	struct qpass	*ps = NULL;
+	char		 reason[2048];
+	const void	*rej;
+	size_t		 i, nrej;
+	uint32_t	 outcome, code;
+
+	for (i = 0; i < ctx->nspool; i++)
+		if (ctx->pass[i] != NULL && ctx->pass[i]->id == m->id &&
+		    m->id != 0) {
+			ps = ctx->pass[i];
+			break;
+		}
+	if (ps == NULL || m->type != MSG_QUEUE_MESSAGE_FORWARD ||
+	    (m->flags & MSG_F_REPLY) == 0 ||
+	    msg_get_u32(m, &outcome) == -1 || msg_get_u32(m, &code) == -1 ||
+	    msg_get_str(m, reason, sizeof(reason)) == -1 ||
+	    msg_get_data(m, &rej, &nrej) == -1 || msg_get_end(m) == -1)
+		fatalx("queue: unexpected %s from mta", msg_type_name(m->type));
+	pass_apply(ps, outcome, code, reason, rej, nrej);
+	pass_next(ps);
+}
