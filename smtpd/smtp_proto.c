@@ -113,6 +113,8 @@ static void	 proto_sasl_request(struct smtp_proto *, const char *,
 		    const char *, const char *);
 static void	 cmd_ehlo(struct smtp_proto *, char *);
 static void	 cmd_helo(struct smtp_proto *, char *);
+static char	*proto_path_args(struct smtp_proto *, char *, const char *,
+		    size_t *, size_t *);
 static void	 cmd_mail(struct smtp_proto *, char *);
 static void	 cmd_rcpt(struct smtp_proto *, char *);
 static void	 cmd_data(struct smtp_proto *, char *);
@@ -589,6 +591,37 @@ proto_can_mail(struct smtp_proto *p)
 	return (1);
 }
 
+/*
+ * The "FROM:" or "TO:" part of MAIL and RCPT: returns the path and what
+ * follows it, with *span the path's length and *len the rest's, or NULL
+ * after the error reply.
+ */
+static char *
+proto_path_args(struct smtp_proto *p, char *args, const char *word,
+    size_t *span, size_t *len)
+{
+	char	*rest;
+	size_t	 n = strlen(word);
+
+	if (*args == '\0') {
+		proto_fail(p, R_PARAMREQ);
+		return (NULL);
+	}
+	if (strncasecmp(args, word, n) != 0) {
+		proto_fail(p, R_SYNTAX);
+		return (NULL);
+	}
+	for (rest = args + n; *rest == ' '; rest++)
+		;
+	*len = strlen(rest);
+	*span = addr_path_span(rest, *len);
+	if (*span < *len && rest[*span] != ' ') {
+		proto_fail(p, R_SYNTAX);
+		return (NULL);
+	}
+	return (rest);
+}
+
 static void
 cmd_mail(struct smtp_proto *p, char *args)
 {
@@ -611,22 +644,8 @@ cmd_mail(struct smtp_proto *p, char *args)
 		proto_fail(p, R_SEQUENCE);
 		return;
 	}
-	if (*args == '\0') {
-		proto_fail(p, R_PARAMREQ);
+	if ((rest = proto_path_args(p, args, "FROM:", &span, &rlen)) == NULL)
 		return;
-	}
-	if (strncasecmp(args, "FROM:", 5) != 0) {
-		proto_fail(p, R_SYNTAX);
-		return;
-	}
-	for (rest = args + 5; *rest == ' '; rest++)
-		;
-	rlen = strlen(rest);
-	span = addr_path_span(rest, rlen);
-	if (span < rlen && rest[span] != ' ') {
-		proto_fail(p, R_SYNTAX);
-		return;
-	}
 	flags = (p->conf & SMTP_C_LAX) ? ADDR_F_LAX : 0;
 	if (p->conf & SMTP_C_CHUNKING)
 		flags |= ADDR_F_BINARY;
@@ -691,22 +710,8 @@ cmd_rcpt(struct smtp_proto *p, char *args)
 		proto_fail(p, R_SEQUENCE);
 		return;
 	}
-	if (*args == '\0') {
-		proto_fail(p, R_PARAMREQ);
+	if ((rest = proto_path_args(p, args, "TO:", &span, &rlen)) == NULL)
 		return;
-	}
-	if (strncasecmp(args, "TO:", 3) != 0) {
-		proto_fail(p, R_SYNTAX);
-		return;
-	}
-	for (rest = args + 3; *rest == ' '; rest++)
-		;
-	rlen = strlen(rest);
-	span = addr_path_span(rest, rlen);
-	if (span < rlen && rest[span] != ' ') {
-		proto_fail(p, R_SYNTAX);
-		return;
-	}
 	flags = ADDR_F_RCPT | ((p->conf & SMTP_C_LAX) ? ADDR_F_LAX : 0);
 	r = addr_parse_params(rest + span, rlen - span, flags, &mp, &err);
 	if (r == ADDR_EUNKNOWN) {
