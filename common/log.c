@@ -75,7 +75,8 @@ static log_sink		 log_sink_fn;
 static void		*log_sink_arg;
 static int		 log_in_sink;
 static int		 log_in_fatal;
-static void		(*log_atfatal_fn)(void);
+static void		(*log_atfatal_fn)(void *);
+static void		*log_atfatal_arg;
 
 static const char	*log_levelname[] = {
 	"debug",		/* LOGL_DEBUG */
@@ -159,6 +160,7 @@ log_init(const char *progname)
 	log_in_sink = 0;
 	log_in_fatal = 0;
 	log_atfatal_fn = NULL;
+	log_atfatal_arg = NULL;
 }
 
 void
@@ -526,9 +528,10 @@ log_vis(char *dst, size_t dstsz, const char *src, size_t len)
 }
 
 void
-log_atfatal(void (*fn)(void))
+log_atfatal(void (*fn)(void *), void *arg)
 {
 	log_atfatal_fn = fn;
+	log_atfatal_arg = arg;
 }
 
 /* Out-of-range levels (e.g. from a bad frame) are written as errors. */
@@ -631,12 +634,12 @@ log_emit(int level, const struct slog *s, const char *unit,
 static void
 log_fatal_exit(void)
 {
-	void	(*fn)(void);
+	void	(*fn)(void *);
 
 	if (!log_in_fatal && log_atfatal_fn != NULL) {
 		log_in_fatal = 1;
 		fn = log_atfatal_fn;
-		fn();
+		fn(log_atfatal_arg);
 	}
 	exit(1);
 }

@@ -147,6 +147,6 @@ char	*log_vis(char *dst, size_t dstsz, const char *src, size_t len);
  * a child flushes its parent channel there so the line is not lost.
  * Runs at most once: a fatal() inside it just exits.  NULL removes it.
  */
-void	 log_atfatal(void (*fn)(void));
+void	 log_atfatal(void (*fn)(void *), void *arg);
 
 #endif /* LOG_H */

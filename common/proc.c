@@ -32,7 +32,7 @@ static void	 chan_on_event(evutil_socket_t, short, void *);
 static void	 chan_update(struct chan *);
 static void	 boot_frame(struct proc_boot *, struct msg *, int *);
 static void	 child_sink(int, const char *, void *);
-static void	 child_atfatal(void);
+static void	 child_atfatal(void *);
 static void	 child_parent_dispatch(struct chan *, struct msg *, void *);
 static void	 child_parent_lost(struct chan *, void *);
 static int	 common_prefix(char *, size_t, const char *);
@@ -52,18 +52,6 @@ static const unsigned char proc_table[PROC__COUNT][PROC__COUNT] = {
 	[PROC_LOOKUP] =	{ 1,  1,   1,   1,   1,   0,   1 },
 	[PROC_CONTROL] = { 1,  1,   1,   1,   0,   1,   0 },
 };
-
-/* The child's own state for logging through the parent channel. */
-static struct msgchan	*child_parent;
-static struct chan	*child_pchan;
-
-/*
- * What the child's parent channel dispatches besides reloads, and the
- * configuration being rebuilt on reload.
- */
-static void		(*child_dispatch)(struct chan *, struct msg *, void *);
-static void		*child_arg;
-static struct proc_boot	*child_boot;
 
 const char *
 proc_name(enum proc_id id)
@@ -257,11 +245,8 @@ proc_conf_send(struct msgchan *ch, const struct config *conf,
  * Instance names arrive before their options; config_set() creates an
  * instance at the first option that names the next index.
  */
-static char	 conf_names[BOUNDS_INSTANCES][BOUNDS_INSTNAME];
-static size_t	 conf_nnames;
-
 int
-proc_conf_frame(struct config *next, struct msg *m, uint32_t *generation)
+proc_conf_frame(struct conf_rx *rx, struct msg *m)
 {
 	char		 name[BOUNDS_INSTNAME], err[512], *val;
 	uint32_t	 inst, opt, hasval;
@@ -270,13 +255,13 @@ proc_conf_frame(struct config *next, struct msg *m, uint32_t *generation)
 	case MSG_PARENT_CONF_INSTANCE_NOTIFY:
 		if (msg_get_u32(m, &inst) == -1 ||
 		    msg_get_str(m, name, sizeof(name)) == -1 ||
-		    msg_get_end(m) == -1 || inst != conf_nnames ||
+		    msg_get_end(m) == -1 || inst != rx->nnames ||
 		    inst >= BOUNDS_INSTANCES)
 			fatalx("bad instance from parent");
 		if (inst == 0)
-			config_init(next, NULL);
-		strlcpy(conf_names[inst], name, sizeof(conf_names[inst]));
-		conf_nnames++;
+			config_init(rx->conf, NULL);
+		strlcpy(rx->names[inst], name, sizeof(rx->names[inst]));
+		rx->nnames++;
 		return (0);
 	case MSG_PARENT_CONF_OPTION_NOTIFY:
 		if (msg_get_u32(m, &inst) == -1 || msg_get_u32(m, &opt) == -1 ||
@@ -284,17 +269,19 @@ proc_conf_frame(struct config *next, struct msg *m, uint32_t *generation)
 		    (val = msg_get_strdup(m)) == NULL ||
 		    msg_get_end(m) == -1)
 			fatalx("bad option from parent");
-		if (inst >= conf_nnames || opt >= OPT__COUNT)
+		if (inst >= rx->nnames || opt >= OPT__COUNT)
 			fatalx("bad option %u/%u from parent", inst, opt);
-		if (config_set(next, inst, conf_names[inst], (enum opt_id)opt,
-		    hasval ? val : NULL, err, sizeof(err)) != CONF_OK)
+		if (config_set(rx->conf, inst, rx->names[inst],
+		    (enum opt_id)opt, hasval ? val : NULL, err,
+		    sizeof(err)) != CONF_OK)
 			fatalx("option from parent: %s", err);
 		free(val);
 		return (0);
 	case MSG_PARENT_CONF_END_NOTIFY:
-		if (msg_get_u32(m, generation) == -1 || msg_get_end(m) == -1)
+		if (msg_get_u32(m, &rx->generation) == -1 ||
+		    msg_get_end(m) == -1 || rx->nnames == 0)
 			fatalx("bad configuration end from parent");
-		conf_nnames = 0;
+		rx->nnames = 0;
 		return (1);
 	default:
 		fatalx("unexpected %s from parent", msg_type_name(m->type));
@@ -312,7 +299,9 @@ boot_frame(struct proc_boot *boot, struct msg *m, int *done)
 	case MSG_PARENT_CONF_INSTANCE_NOTIFY:
 	case MSG_PARENT_CONF_OPTION_NOTIFY:
 	case MSG_PARENT_CONF_END_NOTIFY:
-		proc_conf_frame(&boot->conf, m, &boot->generation);
+		boot->rx.conf = &boot->conf;
+		if (proc_conf_frame(&boot->rx, m))
+			boot->generation = boot->rx.generation;
 		break;
 	case MSG_PARENT_PEER_NOTIFY:
 		if (msg_get_u32(m, &u) == -1 || msg_get_end(m) == -1 ||
@@ -497,23 +486,26 @@ proc_log_conf(const struct config *conf)
 static void
 child_sink(int level, const char *body, void *arg)
 {
-	struct msgchan	*ch = arg;
+	struct proc_boot	*boot = arg;
+	struct msgchan		*ch = boot->parent;
 
 	msg_begin(ch, MSG_LOG_NOTIFY, 0, -1);
 	msg_put_u32(ch, (uint32_t)level);
 	msg_put_str(ch, body);
 	msg_end(ch);
-	if (child_pchan != NULL && child_pchan->ev != NULL)
-		chan_flush(child_pchan);
+	if (boot->pch != NULL && boot->pch->ev != NULL)
+		chan_flush(boot->pch);
 	else
 		(void)msg_flush(ch, 5000);
 }
 
 static void
-child_atfatal(void)
+child_atfatal(void *arg)
 {
-	if (child_parent != NULL)
-		(void)msg_flush(child_parent, 5000);
+	struct proc_boot	*boot = arg;
+
+	if (boot->parent != NULL)
+		(void)msg_flush(boot->parent, 5000);
 }
 
 void
@@ -535,9 +527,9 @@ proc_child_init(enum proc_id self, struct proc_boot *boot,
 	signal(SIGCHLD, SIG_DFL);
 
 	msg_init(parent, PROC_PARENT_FD, proc_name(self), "parent");
-	child_parent = parent;
-	log_procinit(proc_name(self), child_sink, parent);
-	log_atfatal(child_atfatal);
+	boot->parent = parent;
+	log_procinit(proc_name(self), child_sink, boot);
+	log_atfatal(child_atfatal, boot);
 
 	snprintf(title, sizeof(title), "%s", proc_name(self));
 	setproctitle("%s", title);
@@ -550,30 +542,29 @@ proc_child_init(enum proc_id self, struct proc_boot *boot,
 static void
 child_parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
-	static struct config	 next;
-	uint32_t		 gen;
+	struct proc_boot	*boot = arg;
 
 	switch (m->type) {
 	case MSG_PARENT_CONF_INSTANCE_NOTIFY:
 	case MSG_PARENT_CONF_OPTION_NOTIFY:
 	case MSG_PARENT_CONF_END_NOTIFY:
-		if (proc_conf_frame(&next, m, &gen)) {
-			config_free(&child_boot->conf);
-			child_boot->conf = next;
-			child_boot->generation = gen;
-			memset(&next, 0, sizeof(next));
-			proc_log_conf(&child_boot->conf);
-			log_debug("%s: configuration %u", proc_name(
-			    child_boot->self), gen);
+		boot->rx.conf = &boot->next;
+		if (proc_conf_frame(&boot->rx, m)) {
+			config_free(&boot->conf);
+			boot->conf = boot->next;
+			boot->generation = boot->rx.generation;
+			memset(&boot->next, 0, sizeof(boot->next));
+			proc_log_conf(&boot->conf);
+			log_debug("%s: configuration %u", proc_name(boot->self),
+			    boot->generation);
 		}
 		msg_done(&ch->m, m);
 		return;
 	default:
-		if (child_dispatch == NULL)
+		if (boot->dispatch == NULL)
 			fatalx("%s: unexpected %s from parent",
-			    proc_name(child_boot->self),
-			    msg_type_name(m->type));
-		child_dispatch(ch, m, child_arg);
+			    proc_name(boot->self), msg_type_name(m->type));
+		boot->dispatch(ch, m, boot->arg);
 	}
 }
 
@@ -589,18 +580,16 @@ proc_loop_init(struct event_base *base, struct proc_boot *boot,
     struct msgchan *parent, struct chan *pch,
     void (*dispatch)(struct chan *, struct msg *, void *), void *arg)
 {
-	child_boot = boot;
-	child_dispatch = dispatch;
-	child_arg = arg;
+	boot->dispatch = dispatch;
+	boot->arg = arg;
 	/* The boot channel, with anything it holds, becomes pch. */
 	pch->m = *parent;
 	memset(parent, 0, sizeof(*parent));
 	parent->fd = -1;
 	chan_attach(pch, base, PROC_PARENT, child_parent_dispatch,
-	    child_parent_lost, NULL);
-	child_parent = &pch->m;
-	child_pchan = pch;
-	log_procinit(proc_name(boot->self), child_sink, &pch->m);
+	    child_parent_lost, boot);
+	boot->parent = &pch->m;
+	boot->pch = pch;
 
 	msg_begin(&pch->m, MSG_CHILD_READY_NOTIFY, 0, -1);
 	msg_put_u32(&pch->m, boot->self);

@@ -82,6 +82,14 @@ struct listener {
 };
 
 /* Everything a child gets from the parent before it starts. */
+/* A configuration being received: instance names come before options. */
+struct conf_rx {
+	struct config	*conf;
+	char		 names[BOUNDS_INSTANCES][BOUNDS_INSTNAME];
+	size_t		 nnames;
+	uint32_t	 generation;
+};
+
 struct proc_boot {
 	enum proc_id	 self;
 	struct config	 conf;
@@ -89,6 +97,13 @@ struct proc_boot {
 	int		 peerfd[PROC__COUNT];	/* -1 where no channel */
 	struct listener	 lst[BOUNDS_LISTENERS];
 	size_t		 nlst;
+	/* The child's side of its parent channel, kept by common/proc.c. */
+	struct msgchan	*parent;	/* log lines go here */
+	struct chan	*pch;		/* the event channel once looping */
+	void		(*dispatch)(struct chan *, struct msg *, void *);
+	void		*arg;
+	struct config	 next;		/* a reload being received */
+	struct conf_rx	 rx;
 };
 
 /*
@@ -99,12 +114,11 @@ struct proc_boot {
 void	 proc_boot_receive(struct proc_boot *boot, struct msgchan *parent);
 
 /*
- * Child: a later configuration (reload).  Handles one CONF_* frame into
- * *next; returns 1 when MSG_PARENT_CONF_END_NOTIFY completed it, 0 while
- * more frames are to come.
+ * Child: one CONF_* frame into rx->conf (initialised at the first
+ * instance); returns 1 when MSG_PARENT_CONF_END_NOTIFY completed it and
+ * rx->generation is set, 0 while more frames are to come.
  */
-int	 proc_conf_frame(struct config *next, struct msg *m,
-	    uint32_t *generation);
+int	 proc_conf_frame(struct conf_rx *rx, struct msg *m);
 
 /* What --log, --verbose, --debug and --log-format say, into common/log. */
 void	 proc_log_conf(const struct config *conf);

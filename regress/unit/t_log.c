@@ -41,8 +41,8 @@ static int	 file_read(const char *, char *, size_t);
 static void	 today(char *, size_t);
 static int	 stderr_begin(char *, size_t);
 static int	 stderr_end(int, const char *, char *, size_t);
-static void	 hook_write(void);
-static void	 hook_fatal(void);
+static void	 hook_write(void *arg);
+static void	 hook_fatal(void *arg);
 static int	 run_child(void (*)(void), char *, size_t);
 static void	 child_fatalx(void);
 static void	 child_fatal(void);
@@ -209,14 +209,14 @@ stderr_end(int saved, const char *path, char *buf, size_t sz)
 }
 
 static void
-hook_write(void)
+hook_write(void *arg)
 {
 	(void)write(hook_fd, "H", 1);
 }
 
 /* A hook that itself fails fatally must not loop. */
 static void
-hook_fatal(void)
+hook_fatal(void *arg)
 {
 	(void)write(hook_fd, "R", 1);
 	fatalx("again");
@@ -225,14 +225,14 @@ hook_fatal(void)
 static void
 child_fatalx(void)
 {
-	log_atfatal(hook_write);
+	log_atfatal(hook_write, NULL);
 	fatalx("boom %d", 42);
 }
 
 static void
 child_fatal(void)
 {
-	log_atfatal(hook_write);
+	log_atfatal(hook_write, NULL);
 	errno = EACCES;
 	fatal("cannot bind %s", "x");
 }
@@ -240,7 +240,7 @@ child_fatal(void)
 static void
 child_recursive(void)
 {
-	log_atfatal(hook_fatal);
+	log_atfatal(hook_fatal, NULL);
 	fatalx("first");
 }
 
@@ -266,7 +266,7 @@ static void
 child_sink(void)
 {
 	log_procinit("smtpd", pipe_sink, NULL);
-	log_atfatal(hook_write);
+	log_atfatal(hook_write, NULL);
 	log_setlevel(1, 0, 0, LOGF_TIME);
 	fatalx("bad frame %u", 7u);
 }
