@@ -150,7 +150,7 @@ static const struct option_def options[OPT__COUNT] = {
 	    "to <host:port> and then stopping",
 	    NULL, check_hostport, 0, 0 },
 	[OPT_AS_PROXY] = { "as-proxy", 'y', OPTA_STR,
-	    OPTF_PENDING | OPTF_BASIC,
+	    OPTF_BASIC,
 	    "<host:port>", "runs as a proxy server, forwarding each message "
 	    "to <host:port> once its client disconnects",
 	    NULL, check_hostport, 0, 0 },
@@ -170,7 +170,7 @@ static const struct option_def options[OPT__COUNT] = {
 	    NULL, NULL, 0, 0 },
 	/* smtp client */
 	[OPT_CLIENT_SMTP_CONFIG] = { "client-smtp-config", 'c', OPTA_STR,
-	    OPTF_PENDING, "<config>", "configures the SMTP client: "
+	    0, "<config>", "configures the SMTP client: "
 	    "pipelining, smtputf8strict, eightbitstrict, binarymimestrict "
 	    "(+ or - to add or remove)", NULL, check_client_smtp, 0, 0 },
 	[OPT_FORWARD] = { "forward", 'f', OPTA_NONE, 0,

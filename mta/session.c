@@ -95,6 +95,7 @@ static void	 session_on_prompt(evutil_socket_t, short, void *);
 static void	 session_on_idle(evutil_socket_t, short, void *);
 static void	 session_on_free(evutil_socket_t, short, void *);
 static int	 session_ms(const struct instconf *, enum opt_id);
+static void	 session_smtp_conf(const char *, struct smtpc_conf *);
 static void	 ops_send(void *, const char *);
 static void	 ops_data(void *, const char *, size_t);
 static void	 ops_start_tls(void *);
@@ -126,6 +127,48 @@ session_ms(const struct instconf *ic, enum opt_id id)
 	if (v > INT_MAX / 1000)
 		v = INT_MAX / 1000;
 	return ((int)v * 1000);
+}
+
+/*
+ * --client-smtp-config: a comma list of pipelining, smtputf8strict,
+ * eightbitstrict and binarymimestrict, each optionally with '+' (on, the
+ * default) or '-' (off); later words win.  Unknown words were refused
+ * when the configuration was read.
+ */
+static void
+session_smtp_conf(const char *v, struct smtpc_conf *sc)
+{
+	const char	*w;
+	size_t		 n;
+	int		 on;
+
+	if (v == NULL)
+		return;
+	for (w = v; *w != '\0'; w += n) {
+		w += strspn(w, ", \t");
+		if ((n = strcspn(w, ",")) == 0)
+			break;
+		on = 1;
+		if (*w == '+' || *w == '-') {
+			on = *w == '+';
+			w++;
+			n--;
+		}
+		while (n > 0 && (w[n - 1] == ' ' || w[n - 1] == '\t'))
+			n--;
+#define WORD(x)	(n == sizeof(x) - 1 && strncmp(w, x, n) == 0)
+		if (WORD("pipelining"))
+			sc->pipelining = on;
+		else if (WORD("smtputf8strict"))
+			sc->smtputf8strict = on;
+		else if (WORD("eightbitstrict"))
+			sc->eightbitstrict = on;
+		else if (WORD("binarymimestrict"))
+			sc->binarymimestrict = on;
+#undef WORD
+		w += strcspn(w, ",");
+		n = 0;
+	}
 }
 
 /* An idle session of inst connected (or connecting) to addr. */
@@ -339,6 +382,8 @@ session_start(struct mta_session *s)
 		sc.domain = s->ctx->hostname;
 	sc.local_ip = ip[0] != '\0' ? ip : "127.0.0.1";
 	sc.forward_to_some = conf_bool(ic, OPT_FORWARD_TO_SOME);
+	if (conf_bool(ic, OPT_CLIENT_SMTP_CONFIG))
+		session_smtp_conf(conf_str(ic, OPT_CLIENT_SMTP_CONFIG), &sc);
 	smtpc_proto_init(&s->proto, &sc, &session_ops, s);
 	s->started = 1;
 	s->connected = 1;

@@ -405,8 +405,11 @@ static void
 pass_apply(struct qpass *ps, uint32_t outcome, uint32_t code,
     const char *reason, const unsigned char *rej, size_t nrej)
 {
+	char	 why[512];
 	int	 r = 0;
 
+	/* The reason is the next hop's text: one safe log line. */
+	(void)log_vis(why, sizeof(why), reason, strlen(reason));
 	switch (outcome) {
 	case MSG_FWD_DELIVERED:
 		r = spool_remove(ps->dirfd, ps->base);
@@ -415,11 +418,11 @@ pass_apply(struct qpass *ps, uint32_t outcome, uint32_t code,
 		(void)pass_keep_rejected(ps, rej, nrej);
 		/* FALLTHROUGH */
 	case MSG_FWD_FAILED:
-		log_warnx("forwarding [%s]: failed: %s", ps->base, reason);
+		log_warnx("forwarding [%s]: failed: %s", ps->base, why);
 		r = spool_fail(ps->dirfd, ps->base, reason, (int)code);
 		break;
 	case MSG_FWD_SESSION:
-		log_warnx("forwarding [%s]: failed: %s", ps->base, reason);
+		log_warnx("forwarding [%s]: failed: %s", ps->base, why);
 		r = spool_fail(ps->dirfd, ps->base, reason, 0);
 		pass_skip(ps, ps->addr);
 		ps->status = 1;

@@ -265,7 +265,7 @@ TEST(options_table_flags)
 	    OPT_AS_CLIENT, OPT_FORWARD, OPT_FORWARD_ON_DISCONNECT,
 	    OPT_FORWARD_TO, OPT_POLL, OPT_CONNECTION_TIMEOUT,
 	    OPT_RESPONSE_TIMEOUT, OPT_FORWARD_TO_ALL, OPT_FORWARD_TO_SOME,
-	    OPT_PROMPT_TIMEOUT };
+	    OPT_PROMPT_TIMEOUT, OPT_CLIENT_SMTP_CONFIG, OPT_AS_PROXY };
 	size_t	 i, j;
 	int	 id, n;
 
@@ -1284,6 +1284,9 @@ TEST(options_pending)
 	    CONF_OK);
 	T_EQ_INT(run(ARGS("--forward-to", "/run/smtp.s"), err, sizeof(err)),
 	    CONF_OK);
+	T_EQ_INT(run(ARGS("--as-proxy", "127.0.0.1:25",
+	    "--client-smtp-config", "pipelining,-eightbitstrict"), err,
+	    sizeof(err)), CONF_OK);
 	T_EQ_INT(run(ARGS("--control-socket", "/tmp/c.sock"), err,
 	    sizeof(err)), CONF_EUSAGE);
 	T_EQ_STR(err, "--control-socket: not supported yet");
