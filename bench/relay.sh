@@ -4,7 +4,8 @@
 # Reports end-to-end messages per second (first submission until the sink
 # has all N and the spool is empty), the relay's peak RSS and CPU seconds.
 # The forwarding trigger is --forward-on-disconnect (default) or
-# "--poll 1" (MODE=poll).
+# "--poll 1" (MODE=poll); EXTRA adds relay options, e.g.
+# EXTRA="--client-smtp-config pipelining".
 #
 # usage: bench/relay.sh [N [S [C]]]     (defaults 5000 4096 20)
 set -euo pipefail
@@ -44,7 +45,7 @@ poll)	trigger="--poll 1" ;;
 esac
 # shellcheck disable=SC2086
 "$bin" --no-daemon --port "$port" --interface 127.0.0.1 \
-    --spool-dir "$work/spool" --forward-to "127.0.0.1:$sport" $trigger \
+    --spool-dir "$work/spool" --forward-to "127.0.0.1:$sport" $trigger ${EXTRA:-} \
     2>"$work/log" &
 pid=$!
 for i in $(seq 100); do
