@@ -15,7 +15,7 @@ bin=${EMAILRELAY:-$here/../build/emailrelay}
 command -v smtp-source >/dev/null || { echo "smtp-source missing (postfix)"; exit 1; }
 [ -x "$bin" ] || { echo "$bin missing: run make"; exit 1; }
 
-work=$(mktemp -d /tmp/emailrelay-bench.XXXXXX)
+work=$(/usr/bin/python3 -c 'import tempfile; print(tempfile.mkdtemp(prefix="emailrelay-bench."))')
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$work"' EXIT
 mkdir "$work/spool"
 if [ "$(id -u)" = 0 ]; then chgrp daemon "$work/spool"; chmod 2775 "$work/spool"; fi

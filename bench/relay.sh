@@ -20,7 +20,7 @@ for t in smtp-source smtp-sink; do
 done
 [ -x "$bin" ] || { echo "$bin missing: run make"; exit 1; }
 
-work=$(mktemp -d /tmp/emailrelay-bench.XXXXXX)
+work=$(/usr/bin/python3 -c 'import tempfile; print(tempfile.mkdtemp(prefix="emailrelay-bench."))')
 cleanup() {
 	kill "$pid" "$sink" 2>/dev/null || true
 	wait 2>/dev/null || true
