@@ -381,3 +381,13 @@ def test_sighup_applies_a_changed_config_file(relay):
     relay.wait_log(r"warning: reload failed: the instances cannot change")
     noop()
     relay.stop()
+
+
+@pytest.mark.parametrize("option", ["--no-smtp", "--dont-serve"])
+def test_no_listener_options(relay, option):
+    port = free_port()
+    relay.start(*std_args(relay, port), option)
+    assert sorted(relay.children()) == sorted(CHILDREN)
+    assert not can_connect(port)
+    assert "smtp server on" not in relay.log()
+    relay.stop()
