@@ -387,8 +387,14 @@ TEST(t_exec_pgrp_signals)
 	T_ASSERT(t_run("/bin/grep", gv, 5, &r) == 0);
 	sigprocmask(SIG_SETMASK, &oset, NULL);
 	sigaction(SIGUSR1, &old, NULL);
-	T_EQ_STR(r.out, "SigBlk:\t0000000000000000\n"
-	    "SigIgn:\t0000000000000000\n");
+	/*
+	 * Signals 32 and 33 are glibc's own (SIGCANCEL, SIGSETXID):
+	 * sigaction() refuses them, so an ignored state inherited from
+	 * whatever started the tests (a CI runner does that) stays.
+	 */
+	T_ASSERT(strncmp(r.out, "SigBlk:\t0000000000000000\nSigIgn:\t",
+	    33) == 0);
+	T_EQ_INT(strtoull(r.out + 33, NULL, 16) & ~0x180000000ULL, 0);
 	t_res_free(&r);
 }
 
