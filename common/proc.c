@@ -403,8 +403,33 @@ proc_chroot_dir(enum proc_id proc, const struct config *conf, char *buf,
 	size_t		 i;
 
 	switch (proc) {
-	case PROC_SMTP:
 	case PROC_MTA:
+		/*
+		 * A unix-socket smarthost must be reachable: the deepest
+		 * common ancestor of the sockets' directories, as for the
+		 * spools below.
+		 */
+		buf[0] = '\0';
+		for (i = 0; i < conf->ninst; i++) {
+			char	 dir[BOUNDS_PATH], *slash;
+
+			p = conf_str(&conf->inst[i], OPT_FORWARD_TO);
+			if (p == NULL || p[0] != '/')
+				continue;
+			if (strlcpy(dir, p, sizeof(dir)) >= sizeof(dir))
+				return (NULL);
+			if ((slash = strrchr(dir, '/')) == dir)
+				return (NULL);
+			*slash = '\0';
+			if (common_prefix(buf, bufsz, dir) == -1)
+				return (NULL);
+		}
+		if (strcmp(buf, "/") == 0)
+			return (NULL);
+		if (buf[0] != '\0')
+			return (buf);
+		/* FALLTHROUGH */
+	case PROC_SMTP:
 	case PROC_CONTROL:
 		if (strlcpy(buf, PROC_EMPTY_DIR, bufsz) >= bufsz)
 			return (NULL);

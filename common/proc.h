@@ -128,10 +128,11 @@ void	 proc_conf_send(struct msgchan *ch, const struct config *conf,
 	    uint32_t generation);
 
 /*
- * The directory proc chroots to: PROC_EMPTY_DIR for smtp, mta and
- * control, the deepest common ancestor of all spool and delivery
- * directories for queue and pop, NULL for lookup and the parent.  Returns
- * buf, or NULL for no chroot.
+ * The directory proc chroots to: PROC_EMPTY_DIR for smtp and control,
+ * and for mta unless a --forward-to is a unix socket, when it is the
+ * deepest common ancestor of the sockets' directories; the deepest common
+ * ancestor of all spool and delivery directories for queue and pop; NULL
+ * for lookup and the parent.  Returns buf, or NULL for no chroot.
  */
 char	*proc_chroot_dir(enum proc_id proc, const struct config *conf,
 	    char *buf, size_t bufsz);

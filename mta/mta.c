@@ -111,6 +111,10 @@ mta_main(struct proc_boot *boot, struct msgchan *parent)
 		(void)strlcpy(ctx.hostname, "localhost",
 		    sizeof(ctx.hostname));
 	ctx.hostname[sizeof(ctx.hostname) - 1] = '\0';
+	/* Unix-socket paths are reached from inside the chroot. */
+	if (geteuid() == 0 && proc_chroot_dir(PROC_MTA, &boot->conf,
+	    ctx.root, sizeof(ctx.root)) == NULL)
+		ctx.root[0] = '\0';
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    mta_dispatch, &ctx);
 	proc_run(ctx.base, PROC_MTA);

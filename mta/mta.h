@@ -27,6 +27,7 @@ struct mta_ctx {
 	struct chan		 parent;
 	struct chan		 peer[PROC__COUNT];
 	char			 hostname[BOUNDS_DOMAIN + 1];
+	char			 root[BOUNDS_PATH];	/* our chroot, or "" */
 	struct mta_session_list	 sessions;
 	/* Recipients announced for the next MESSAGE_FORWARD. */
 	uint64_t		 rcpt_id;

@@ -316,8 +316,21 @@ session_connect(struct mta_session *s, char *err, size_t errsz)
 		return (-1);
 	}
 	if (hp.is_unix) {
+		const char	*path = hp.host;
+		size_t		 n = strlen(s->ctx->root);
+
+		/* The path as seen from inside our chroot. */
+		if (n > 0 && strcmp(s->ctx->root, PROC_EMPTY_DIR) != 0) {
+			if (strncmp(path, s->ctx->root, n) != 0 ||
+			    path[n] != '/') {
+				(void)strlcpy(err, "socket outside the chroot",
+				    errsz);
+				return (-1);
+			}
+			path += n;
+		}
 		sun->sun_family = AF_UNIX;
-		if (strlcpy(sun->sun_path, hp.host, sizeof(sun->sun_path)) >=
+		if (strlcpy(sun->sun_path, path, sizeof(sun->sun_path)) >=
 		    sizeof(sun->sun_path)) {
 			(void)strlcpy(err, "path too long", errsz);
 			return (-1);

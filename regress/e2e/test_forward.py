@@ -12,11 +12,9 @@ import smtplib
 import socket
 import threading
 
-import pytest
 
 from smtpclient import expected_envelope, read, ready
-from harness import IS_ROOT, free_port, run, wait_for
-from harness import test_user as relay_user
+from harness import free_port, run, wait_for
 
 MESSAGE = ("From: a@example.com\r\nTo: b@example.com\r\nSubject: fwd\r\n"
            "\r\nfirst line\r\n.leading dot\r\n..two dots\r\n.\r\n"
@@ -530,8 +528,6 @@ def test_no_remote_recipients(relay_factory):
     assert "cannot connect" not in a.log()
 
 
-@pytest.mark.skipif(IS_ROOT and relay_user() is None,
-                    reason="a chrooted mta cannot reach the socket path")
 def test_forward_to_unix_socket(relay_factory, workdir):
     path = os.path.join(workdir, "fake.sock")
     fake = FakeSmtp(path=path)

@@ -391,3 +391,19 @@ def test_no_listener_options(relay, option):
     assert not can_connect(port)
     assert "smtp server on" not in relay.log()
     relay.stop()
+
+
+def test_mta_chroot_reaches_a_unix_smarthost(relay):
+    if not IS_ROOT or relay.user is not None:
+        pytest.skip("needs root: checks the chroot")
+    port = free_port()
+    sockdir = os.path.join(relay.workdir, "sockets")
+    os.mkdir(sockdir)
+    relay.start(*std_args(relay, port), "--forward-to",
+                os.path.join(sockdir, "smarthost.sock"), "--poll", "3600",
+                ready_ports=[port])
+    kids = relay.children()
+    assert os.readlink("/proc/%d/root" % kids["mta"]) == sockdir
+    assert os.readlink("/proc/%d/root" % kids["smtp"]) == \
+        "/var/lib/emailrelay/empty"
+    relay.stop()
