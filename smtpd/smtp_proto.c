@@ -979,8 +979,6 @@ smtp_proto_chunk(struct smtp_proto *p, const char *data, size_t len)
 static void
 proto_chunk_end(struct smtp_proto *p)
 {
-	struct smtp_request	 req;
-
 	p->state = SMTP_ST_CMD;
 	if (p->chunk_err != NULL) {
 		proto_send(p, p->chunk_err);
@@ -993,15 +991,7 @@ proto_chunk_end(struct smtp_proto *p)
 		    (unsigned long long)p->chunk_size);
 		return;
 	}
-	if (p->toobig) {
-		proto_reset(p);
-		proto_send(p, R_TOOBIG);
-		return;
-	}
-	memset(&req, 0, sizeof(req));
-	req.kind = SMTP_REQ_DATA_END;
-	req.size = p->msgsize;
-	proto_request(p, &req);
+	proto_data_end(p);
 }
 
 static void
