@@ -12,7 +12,7 @@ PKGS	 = libevent libtls libbsd-overlay libcares
 DEBS	 = pkg-config libevent-dev libtls-dev libbsd-dev libc-ares-dev \
 	   libpam0g-dev
 TESTDEBS = python3 python3-pytest mandoc swaks clang libclang-rt-14-dev \
-	   openssl procps strace iproute2
+	   openssl procps strace iproute2 openssh-server openssh-client
 
 ifeq ($(SANITIZE),1)
 O	 = build-san

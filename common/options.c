@@ -196,7 +196,7 @@ static const struct option_def options[OPT__COUNT] = {
 	    "<program> or a built-in filter before each message is "
 	    "forwarded", NULL, check_filter, 0, 0 },
 	[OPT_CLIENT_INTERFACE] = { "client-interface", '6', OPTA_STR,
-	    OPTF_PENDING, "<ip-address>", "the local address for outgoing "
+	    0, "<ip-address>", "the local address for outgoing "
 	    "connections (0.0.0.0 for IPv4 only, :: for IPv6 only)",
 	    NULL, check_ip, 0, 0 },
 	[OPT_CONNECTION_TIMEOUT] = { "connection-timeout", 'U', OPTA_NUM,
@@ -214,7 +214,7 @@ static const struct option_def options[OPT__COUNT] = {
 	[OPT_FORWARD_TO_SOME] = { "forward-to-some", 0, OPTA_NONE,
 	    0, NULL, "forwards a message to the recipients that "
 	    "the remote server accepts", NULL, NULL, 0, 0 },
-	[OPT_IMMEDIATE] = { "immediate", 'm', OPTA_NONE, OPTF_PENDING,
+	[OPT_IMMEDIATE] = { "immediate", 'm', OPTA_NONE, 0,
 	    NULL, "forwards each message as it is received, before "
 	    "acknowledging it", NULL, NULL, 0, 0 },
 	[OPT_PROMPT_TIMEOUT] = { "prompt-timeout", 'w', OPTA_NUM,
@@ -2022,7 +2022,11 @@ config_pending(const struct config *c, char *err, size_t errsz)
 				    "supported yet"));
 		}
 	}
-	/* Forwarding connects to addresses only, without SOCKS, for now. */
+	/*
+	 * Forwarding connects to addresses for now (host names wait for
+	 * DNS); through SOCKS 4a the proxy resolves the host name, but the
+	 * proxy itself must be an address.
+	 */
 	for (k = 0; k < c->ninst; k++) {
 		for (i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
 			id = fwd[i];
@@ -2030,10 +2034,14 @@ config_pending(const struct config *c, char *err, size_t errsz)
 			    netaddr_parse_hostport(conf_str(&c->inst[k], id), 1,
 			    &hp, &e) == -1)
 				continue;
-			if (hp.socks[0] != '\0')
-				return (seterr(err, errsz, CONF_EUSAGE, NULL,
-				    "--%s: socks: not supported yet",
-				    options[id].name));
+			if (hp.socks[0] != '\0') {
+				if (!netaddr_is_ip(hp.socks))
+					return (seterr(err, errsz, CONF_EUSAGE,
+					    NULL, "--%s: socks proxy host name "
+					    "%s: not supported yet",
+					    options[id].name, hp.socks));
+				continue;
+			}
 			if (!hp.is_unix && !netaddr_is_ip(hp.host))
 				return (seterr(err, errsz, CONF_EUSAGE, NULL,
 				    "--%s: host name %s: not supported yet",

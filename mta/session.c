@@ -4,9 +4,16 @@
  * content into the io's output buffer, content is read from the spool
  * descriptor queue handed over in chunks and only while the output is
  * below its low-water mark, and every message outcome goes back to queue
- * as the reply to its MESSAGE_FORWARD.  A session that is idle after a
- * message waits MTA_IDLE_MS for the next one to the same address, then
- * sends QUIT.
+ * as the reply to its MESSAGE_FORWARD.  Messages for an address that
+ * already has a session wait in that session's backlog, so consecutive
+ * messages go over one connection without a round trip to queue in
+ * between; other addresses get sessions of their own, in parallel.  A
+ * session that is idle after a message waits MTA_IDLE_MS for the next
+ * one, then sends QUIT.
+ *
+ * The connection goes to the address, or through a SOCKS 4a proxy
+ * ("host:port@proxy:port": the proxy resolves the host name), from
+ * --client-interface when given.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -46,6 +53,24 @@
 #define MTA_ADDRMAX	ENVELOPE_FIELD_MAX	/* address as given */
 #define MTA_BASEMAX	96		/* spool base name */
 #define MTA_REASONMAX	1000		/* reason text sent to queue */
+#define MTA_BACKLOG	32		/* messages waiting per session */
+#define MTA_SOCKSMAX	(8 + 1 + 256 + 1)	/* SOCKS 4a request */
+
+/* A message from queue. */
+struct mta_msg {
+	TAILQ_ENTRY(mta_msg)	 entry;
+	uint64_t		 id;
+	int			 fd;		/* content, O_RDONLY */
+	uint32_t		 body;
+	uint32_t		 utf8;
+	char			 base[MTA_BASEMAX];
+	char			 from[ENVELOPE_FIELD_MAX];
+	char			 auth[ENVELOPE_FIELD_MAX];
+	char			**rcpt;
+	size_t			 nrcpt;
+};
+
+TAILQ_HEAD(mta_msg_list, mta_msg);
 
 struct mta_session {
 	TAILQ_ENTRY(mta_session) entry;
@@ -59,19 +84,16 @@ struct mta_session {
 	int			 connected;
 	int			 closed;	/* ops->close() was called */
 	int			 quitting;	/* QUIT asked for */
+	int			 socks;		/* awaiting the proxy's reply */
 	int			 response_ms;
 	struct event		*ev_prompt;	/* --prompt-timeout */
 	struct event		*ev_idle;	/* QUIT when idle */
 	struct event		*ev_free;	/* deferred free */
 
-	/* The message in hand (id 0: none). */
-	uint64_t		 id;
-	int			 fd;		/* content, O_RDONLY */
-	char			 base[MTA_BASEMAX];
-	char			 from[ENVELOPE_FIELD_MAX];
-	char			 auth[ENVELOPE_FIELD_MAX];
-	char			**rcpt;
-	size_t			 nrcpt;
+	/* The message in hand, or NULL; then those waiting. */
+	struct mta_msg		*cur;
+	struct mta_msg_list	 backlog;
+	size_t			 nbacklog;
 	struct smtpc_msg	 msg;
 	char			*cbuf;
 	int			 want;		/* chunk wanted */
@@ -82,10 +104,21 @@ static struct mta_session *session_find(struct mta_ctx *, uint32_t,
 static struct mta_session *session_new(struct mta_ctx *, uint32_t,
 		    const char *);
 static int	 session_connect(struct mta_session *, char *, size_t);
+static int	 session_sockaddr(const char *, unsigned int,
+		    struct sockaddr_storage *, socklen_t *);
+static int	 session_socks_request(struct mta_session *);
+static int	 session_socks_reply(struct mta_session *);
+static void	 session_connect_failed(struct mta_session *, const char *);
 static void	 session_start(struct mta_session *);
+static void	 session_lines(struct mta_session *);
+static void	 session_next(struct mta_session *);
 static void	 session_send(struct mta_session *);
+static void	 mmsg_reply(struct mta_ctx *, const struct mta_msg *, uint32_t,
+		    int, const char *, const unsigned char *, size_t);
+static void	 mmsg_free(struct mta_msg *);
 static void	 session_reply(struct mta_session *, uint32_t, int,
 		    const char *, const unsigned char *, size_t);
+static void	 session_release_backlog(struct mta_session *, const char *);
 static void	 session_message_clear(struct mta_session *);
 static void	 session_feed(struct mta_session *);
 static void	 session_close(struct mta_session *);
@@ -171,95 +204,80 @@ session_smtp_conf(const char *v, struct smtpc_conf *sc)
 	}
 }
 
-/* An idle session of inst connected (or connecting) to addr. */
+/*
+ * A session of inst connected (or connecting) to addr that can take one
+ * more message: the least loaded one.
+ */
 static struct mta_session *
 session_find(struct mta_ctx *ctx, uint32_t inst, const char *addr)
 {
-	struct mta_session	*s;
+	struct mta_session	*s, *best = NULL;
 
 	TAILQ_FOREACH(s, &ctx->sessions, entry) {
-		if (s->inst == inst && s->id == 0 && !s->closed &&
-		    !s->quitting && s->io != NULL && s->started &&
-		    !smtpc_proto_closed(&s->proto) &&
-		    strcmp(s->addr, addr) == 0)
-			return (s);
+		if (s->inst != inst || s->closed || s->quitting ||
+		    s->io == NULL || s->nbacklog >= MTA_BACKLOG ||
+		    (s->started && smtpc_proto_closed(&s->proto)) ||
+		    strcmp(s->addr, addr) != 0)
+			continue;
+		if (best == NULL || s->nbacklog + (s->cur != NULL) <
+		    best->nbacklog + (best->cur != NULL))
+			best = s;
 	}
-	return (NULL);
+	return (best);
 }
 
 void
 mta_session_forward(struct mta_ctx *ctx, struct msg *m)
 {
 	struct mta_session	*s;
-	struct stat		 st;
-	char			 addr[MTA_ADDRMAX], base[MTA_BASEMAX];
-	char			 from[ENVELOPE_FIELD_MAX];
-	char			 auth[ENVELOPE_FIELD_MAX];
+	struct mta_msg		*mm;
+	char			 addr[MTA_ADDRMAX];
 	char			 err[256];
-	uint32_t		 inst, body, utf8;
+	uint32_t		 inst;
 	int			 fd;
 
+	if ((mm = calloc(1, sizeof(*mm))) == NULL)
+		fatal("mta: message");
 	fd = msg_take_fd(m);
+	mm->fd = fd;
+	mm->id = m->id;
 	if (msg_get_u32(m, &inst) == -1 ||
-	    msg_get_str(m, base, sizeof(base)) == -1 ||
+	    msg_get_str(m, mm->base, sizeof(mm->base)) == -1 ||
 	    msg_get_str(m, addr, sizeof(addr)) == -1 ||
-	    msg_get_str(m, from, sizeof(from)) == -1 ||
-	    msg_get_u32(m, &body) == -1 || msg_get_u32(m, &utf8) == -1 ||
-	    msg_get_str(m, auth, sizeof(auth)) == -1 ||
+	    msg_get_str(m, mm->from, sizeof(mm->from)) == -1 ||
+	    msg_get_u32(m, &mm->body) == -1 ||
+	    msg_get_u32(m, &mm->utf8) == -1 ||
+	    msg_get_str(m, mm->auth, sizeof(mm->auth)) == -1 ||
 	    msg_get_end(m) == -1 || fd == -1 ||
-	    inst >= ctx->boot->conf.ninst || body > SMTPC_BODY_UNKNOWN ||
+	    inst >= ctx->boot->conf.ninst || mm->body > SMTPC_BODY_UNKNOWN ||
 	    (ctx->nrcpt > 0 && ctx->rcpt_id != m->id) || m->id == 0)
 		fatalx("mta: bad %s from queue", msg_type_name(m->type));
-
-	if ((s = session_find(ctx, inst, addr)) != NULL) {
-		if (s->ev_idle != NULL)
-			evtimer_del(s->ev_idle);
-	} else if ((s = session_new(ctx, inst, addr)) == NULL) {
-		close(fd);
-		mta_rcpt_clear(ctx);
-		msg_reply_begin(&ctx->peer[PROC_QUEUE].m,
-		    MSG_QUEUE_MESSAGE_FORWARD, m->id, -1);
-		msg_put_u32(&ctx->peer[PROC_QUEUE].m, MSG_FWD_CONNECT);
-		msg_put_u32(&ctx->peer[PROC_QUEUE].m, 0);
-		msg_put_str(&ctx->peer[PROC_QUEUE].m, SMTPC_R_NOMEM);
-		msg_put_data(&ctx->peer[PROC_QUEUE].m, "", 0);
-		msg_end(&ctx->peer[PROC_QUEUE].m);
-		chan_flush(&ctx->peer[PROC_QUEUE]);
-		return;
-	}
-
-	/* The message in hand; the recipients move over from ctx. */
-	s->id = m->id;
-	s->fd = fd;
-	(void)strlcpy(s->base, base, sizeof(s->base));
-	(void)strlcpy(s->from, from, sizeof(s->from));
-	(void)strlcpy(s->auth, auth, sizeof(s->auth));
-	s->rcpt = ctx->rcpt;
-	s->nrcpt = ctx->nrcpt;
+	/* The recipients move over from ctx. */
+	mm->rcpt = ctx->rcpt;
+	mm->nrcpt = ctx->nrcpt;
 	ctx->rcpt = NULL;
 	ctx->nrcpt = ctx->rcptsz = 0;
 	ctx->rcpt_id = 0;
-	(void)strlcpy(s->log.msgid, base, sizeof(s->log.msgid));
-	memset(&s->msg, 0, sizeof(s->msg));
-	s->msg.from = s->from;
-	s->msg.rcpt = (const char *const *)s->rcpt;
-	s->msg.nrcpt = s->nrcpt;
-	s->msg.body = (int)body;
-	s->msg.smtputf8 = utf8 != 0;
-	s->msg.size = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ?
-	    (uint64_t)st.st_size : 0;
-	s->msg.auth = s->auth[0] != '\0' ? s->auth : NULL;
 
-	if (s->io == NULL && session_connect(s, err, sizeof(err)) == -1) {
-		log_warnx("smtp client error: connect failure: cannot connect "
-		    "to %s: %s", s->addr, err);
-		session_reply(s, MSG_FWD_CONNECT, 0, err, NULL, 0);
-		session_message_clear(s);
-		session_free(s);
+	if ((s = session_find(ctx, inst, addr)) == NULL &&
+	    (s = session_new(ctx, inst, addr)) == NULL) {
+		mmsg_reply(ctx, mm, MSG_FWD_CONNECT, 0, SMTPC_R_NOMEM, NULL, 0);
+		mmsg_free(mm);
 		return;
 	}
-	if (s->started)
-		session_send(s);
+	TAILQ_INSERT_TAIL(&s->backlog, mm, entry);
+	s->nbacklog++;
+	if (s->io == NULL) {
+		if (session_connect(s, err, sizeof(err)) == -1) {
+			session_connect_failed(s, err);
+			session_free(s);
+		}
+		return;
+	}
+	if (s->cur == NULL && s->started) {
+		evtimer_del(s->ev_idle);
+		session_next(s);
+	}
 }
 
 static struct mta_session *
@@ -273,7 +291,7 @@ session_new(struct mta_ctx *ctx, uint32_t inst, const char *addr)
 	}
 	s->ctx = ctx;
 	s->inst = inst;
-	s->fd = -1;
+	TAILQ_INIT(&s->backlog);
 	(void)strlcpy(s->addr, addr, sizeof(s->addr));
 	s->log.unit = ctx->boot->conf.inst[inst].name;
 	arc4random_buf(&s->log.sid, sizeof(s->log.sid));
@@ -294,24 +312,50 @@ session_new(struct mta_ctx *ctx, uint32_t inst, const char *addr)
 }
 
 /*
- * Start connecting to s->addr.  Returns 0, or -1 with the reason in err
- * when the connect failed at once.
+ * An IP address and port as a socket address.  Returns 0, or -1 when ip
+ * is not an IPv4 or IPv6 address.
+ */
+static int
+session_sockaddr(const char *ip, unsigned int port,
+    struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, ip, &sin->sin_addr) == 1) {
+		sin->sin_family = AF_INET;
+		sin->sin_port = htons(port);
+		*len = sizeof(*sin);
+		return (0);
+	}
+	if (inet_pton(AF_INET6, ip, &sin6->sin6_addr) == 1) {
+		sin6->sin6_family = AF_INET6;
+		sin6->sin6_port = htons(port);
+		*len = sizeof(*sin6);
+		return (0);
+	}
+	return (-1);
+}
+
+/*
+ * Start connecting to s->addr (or its SOCKS proxy), from
+ * --client-interface when given.  Returns 0, or -1 with the reason in
+ * err when the connect failed at once.
  */
 static int
 session_connect(struct mta_session *s, char *err, size_t errsz)
 {
 	const struct instconf	*ic = &s->ctx->boot->conf.inst[s->inst];
-	struct sockaddr_storage	 ss;
-	struct sockaddr_in	*sin = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_storage	 ss, ls;
 	struct sockaddr_un	*sun = (struct sockaddr_un *)&ss;
 	struct hostport		 hp;
-	const char		*e;
-	socklen_t		 len;
+	const char		*e, *iface;
+	socklen_t		 len, llen = 0;
 	int			 fd, on = 1;
 
 	memset(&ss, 0, sizeof(ss));
-	if (netaddr_parse_hostport(s->addr, 0, &hp, &e) == -1) {
+	if (netaddr_parse_hostport(s->addr, 1, &hp, &e) == -1) {
 		(void)strlcpy(err, e, errsz);
 		return (-1);
 	}
@@ -336,21 +380,44 @@ session_connect(struct mta_session *s, char *err, size_t errsz)
 			return (-1);
 		}
 		len = sizeof(*sun);
-	} else if (inet_pton(AF_INET, hp.host, &sin->sin_addr) == 1) {
-		sin->sin_family = AF_INET;
-		sin->sin_port = htons(hp.port);
-		len = sizeof(*sin);
-	} else if (inet_pton(AF_INET6, hp.host, &sin6->sin6_addr) == 1) {
-		sin6->sin6_family = AF_INET6;
-		sin6->sin6_port = htons(hp.port);
-		len = sizeof(*sin6);
-	} else {
+	} else if (hp.socks[0] != '\0') {
+		if (session_sockaddr(hp.socks, hp.socks_port, &ss, &len) ==
+		    -1) {
+			(void)strlcpy(err, "socks proxy host names are not "
+			    "supported yet", errsz);
+			return (-1);
+		}
+		s->socks = 1;
+	} else if (session_sockaddr(hp.host, hp.port, &ss, &len) == -1) {
 		(void)strlcpy(err, "host names are not supported yet", errsz);
 		return (-1);
+	}
+	iface = conf_bool(ic, OPT_CLIENT_INTERFACE) ?
+	    conf_str(ic, OPT_CLIENT_INTERFACE) : NULL;
+	if (ss.ss_family == AF_UNIX)
+		iface = NULL;
+	if (iface != NULL) {
+		if (session_sockaddr(iface, 0, &ls, &llen) == -1) {
+			(void)strlcpy(err, "bad --client-interface address",
+			    errsz);
+			return (-1);
+		}
+		if (ls.ss_family != ss.ss_family) {
+			(void)snprintf(err, errsz, "--client-interface %s "
+			    "cannot reach an %s address", iface,
+			    ss.ss_family == AF_INET ? "IPv4" : "IPv6");
+			return (-1);
+		}
 	}
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) == -1) {
 		(void)strlcpy(err, strerror(errno), errsz);
+		return (-1);
+	}
+	if (iface != NULL && bind(fd, (struct sockaddr *)&ls, llen) == -1) {
+		(void)snprintf(err, errsz, "cannot bind to %s: %s", iface,
+		    strerror(errno));
+		close(fd);
 		return (-1);
 	}
 	if (ss.ss_family != AF_UNIX)
@@ -372,6 +439,81 @@ session_connect(struct mta_session *s, char *err, size_t errsz)
 	s->response_ms = session_ms(ic, OPT_RESPONSE_TIMEOUT);
 	slog_info(&s->log, "forwarding to %s", s->addr);
 	return (0);
+}
+
+/*
+ * Connected to the proxy: ask for the real address (SOCKS 4 for an IPv4
+ * address, else 4a with the host name for the proxy to resolve; empty
+ * user id).  Returns 0, or -1 when the request cannot be queued.
+ */
+static int
+session_socks_request(struct mta_session *s)
+{
+	struct hostport		 hp;
+	struct in_addr		 in;
+	unsigned char		 req[MTA_SOCKSMAX];
+	const char		*e;
+	size_t			 n, hl;
+
+	if (netaddr_parse_hostport(s->addr, 1, &hp, &e) == -1)
+		return (-1);
+	req[0] = 4;			/* version */
+	req[1] = 1;			/* CONNECT */
+	req[2] = (hp.port >> 8) & 0xff;
+	req[3] = hp.port & 0xff;
+	n = 8;
+	if (inet_pton(AF_INET, hp.host, &in) == 1) {
+		memcpy(req + 4, &in, 4);
+		req[n++] = 0;		/* user id */
+	} else {
+		/* 0.0.0.1: the host name follows the user id. */
+		req[4] = req[5] = req[6] = 0;
+		req[7] = 1;
+		req[n++] = 0;
+		hl = strlen(hp.host);
+		if (hl == 0 || n + hl + 1 > sizeof(req))
+			return (-1);
+		memcpy(req + n, hp.host, hl + 1);
+		n += hl + 1;
+	}
+	return (io_write(s->io, req, n));
+}
+
+/*
+ * The proxy's 8-byte reply.  Returns 1 when the tunnel is up (the reply
+ * consumed), 0 when more input is needed, -1 when the proxy refused.
+ */
+static int
+session_socks_reply(struct mta_session *s)
+{
+	const unsigned char	*p;
+
+	if (io_datalen(s->io) < 8)
+		return (0);
+	p = (const unsigned char *)io_data(s->io);
+	if (p[0] != 0 || p[1] != 90)
+		return (-1);
+	io_drop(s->io, 8);
+	s->socks = 0;
+	return (1);
+}
+
+/*
+ * No connection: every message of s goes back to ready (queue skips the
+ * address for the rest of its pass).  The caller frees or closes s.
+ */
+static void
+session_connect_failed(struct mta_session *s, const char *why)
+{
+	char	 buf[256];
+
+	log_warnx("smtp client error: connect failure: cannot connect to %s: "
+	    "%s", s->addr, log_vis(buf, sizeof(buf), why, strlen(why)));
+	if (s->cur != NULL) {
+		session_reply(s, MSG_FWD_CONNECT, 0, why, NULL, 0);
+		session_message_clear(s);
+	}
+	session_release_backlog(s, why);
 }
 
 /* Connected: set up the engine and wait for the greeting. */
@@ -406,21 +548,80 @@ session_start(struct mta_session *s)
 		tv.tv_usec = 0;
 		evtimer_add(s->ev_prompt, &tv);
 	}
-	if (s->id != 0)
-		session_send(s);
+	session_next(s);
 	smtpc_proto_start(&s->proto);
+}
+
+/* Take the next waiting message in hand, if any and none is. */
+static void
+session_next(struct mta_session *s)
+{
+	struct mta_msg	*mm;
+
+	if (s->cur != NULL || (mm = TAILQ_FIRST(&s->backlog)) == NULL)
+		return;
+	TAILQ_REMOVE(&s->backlog, mm, entry);
+	s->nbacklog--;
+	s->cur = mm;
+	session_send(s);
 }
 
 /* Give the message in hand to the engine. */
 static void
 session_send(struct mta_session *s)
 {
+	struct mta_msg	*mm = s->cur;
+	struct stat	 st;
+
+	(void)strlcpy(s->log.msgid, mm->base, sizeof(s->log.msgid));
+	memset(&s->msg, 0, sizeof(s->msg));
+	s->msg.from = mm->from;
+	s->msg.rcpt = (const char *const *)mm->rcpt;
+	s->msg.nrcpt = mm->nrcpt;
+	s->msg.body = (int)mm->body;
+	s->msg.smtputf8 = mm->utf8 != 0;
+	s->msg.size = fstat(mm->fd, &st) == 0 && S_ISREG(st.st_mode) ?
+	    (uint64_t)st.st_size : 0;
+	s->msg.auth = mm->auth[0] != '\0' ? mm->auth : NULL;
 	if (smtpc_proto_message(&s->proto, &s->msg) == -1) {
-		/* The connection is going: try a new one next time. */
-		session_reply(s, MSG_FWD_SESSION, 0, "connection closed",
+		/* The connection is going: nothing was tried. */
+		session_reply(s, MSG_FWD_CONNECT, 0, "connection closed",
 		    NULL, 0);
 		session_message_clear(s);
 	}
+}
+
+/* Answer queue for message mm. */
+static void
+mmsg_reply(struct mta_ctx *ctx, const struct mta_msg *mm, uint32_t outcome,
+    int code, const char *reason, const unsigned char *rejected, size_t n)
+{
+	struct msgchan	*q = &ctx->peer[PROC_QUEUE].m;
+	char		 r[MTA_REASONMAX + 1];
+
+	/* A Reason is cut at this length anyway (SPEC 3). */
+	(void)strlcpy(r, reason, sizeof(r));
+	msg_reply_begin(q, MSG_QUEUE_MESSAGE_FORWARD, mm->id, -1);
+	msg_put_u32(q, outcome);
+	msg_put_u32(q, code > 0 && code < 1000 ? (uint32_t)code : 0);
+	msg_put_str(q, r);
+	msg_put_data(q, rejected != NULL ? (const void *)rejected : "",
+	    rejected != NULL ? n : 0);
+	msg_end(q);
+	chan_flush(&ctx->peer[PROC_QUEUE]);
+}
+
+static void
+mmsg_free(struct mta_msg *mm)
+{
+	size_t	 i;
+
+	if (mm->fd != -1)
+		close(mm->fd);
+	for (i = 0; i < mm->nrcpt; i++)
+		free(mm->rcpt[i]);
+	free(mm->rcpt);
+	free(mm);
 }
 
 /* Answer queue for the message in hand. */
@@ -428,39 +629,36 @@ static void
 session_reply(struct mta_session *s, uint32_t outcome, int code,
     const char *reason, const unsigned char *rejected, size_t n)
 {
-	struct msgchan	*q = &s->ctx->peer[PROC_QUEUE].m;
-	char		 r[MTA_REASONMAX + 1];
-
-	/* A Reason is cut at this length anyway (SPEC 3). */
-	(void)strlcpy(r, reason, sizeof(r));
-	msg_reply_begin(q, MSG_QUEUE_MESSAGE_FORWARD, s->id, -1);
-	msg_put_u32(q, outcome);
-	msg_put_u32(q, code > 0 && code < 1000 ? (uint32_t)code : 0);
-	msg_put_str(q, r);
-	msg_put_data(q, rejected != NULL ? (const void *)rejected : "",
-	    rejected != NULL ? n : 0);
-	msg_end(q);
-	chan_flush(&s->ctx->peer[PROC_QUEUE]);
+	mmsg_reply(s->ctx, s->cur, outcome, code, reason, rejected, n);
 }
 
+/*
+ * The waiting messages were not tried: back to ready, and queue skips
+ * this address for the rest of its pass.
+ */
+static void
+session_release_backlog(struct mta_session *s, const char *why)
+{
+	struct mta_msg	*mm;
+
+	while ((mm = TAILQ_FIRST(&s->backlog)) != NULL) {
+		TAILQ_REMOVE(&s->backlog, mm, entry);
+		s->nbacklog--;
+		mmsg_reply(s->ctx, mm, MSG_FWD_CONNECT, 0, why, NULL, 0);
+		mmsg_free(mm);
+	}
+}
+
+/* Done with the message in hand. */
 static void
 session_message_clear(struct mta_session *s)
 {
-	size_t	 i;
-
-	if (s->fd != -1)
-		close(s->fd);
-	s->fd = -1;
-	for (i = 0; i < s->nrcpt; i++)
-		free(s->rcpt[i]);
-	free(s->rcpt);
-	s->rcpt = NULL;
-	s->nrcpt = 0;
+	if (s->cur != NULL)
+		mmsg_free(s->cur);
+	s->cur = NULL;
 	free(s->cbuf);
 	s->cbuf = NULL;
 	s->want = 0;
-	s->id = 0;
-	s->base[0] = '\0';
 	s->log.msgid[0] = '\0';
 }
 
@@ -470,13 +668,13 @@ session_feed(struct mta_session *s)
 {
 	ssize_t	 n;
 
-	while (s->want && s->id != 0 && s->io != NULL && !s->closed &&
+	while (s->want && s->cur != NULL && s->io != NULL && !s->closed &&
 	    io_queued(s->io) <= MTA_LOWAT) {
 		if (s->cbuf == NULL && (s->cbuf = malloc(MTA_CHUNK)) == NULL) {
 			smtpc_proto_fail(&s->proto, SMTPC_R_NOMEM);
 			return;
 		}
-		if ((n = read(s->fd, s->cbuf, MTA_CHUNK)) == -1) {
+		if ((n = read(s->cur->fd, s->cbuf, MTA_CHUNK)) == -1) {
 			if (errno == EINTR)
 				continue;
 			smtpc_proto_fail(&s->proto,
@@ -502,7 +700,7 @@ session_close(struct mta_session *s)
 static void
 session_free(struct mta_session *s)
 {
-	if (s->id != 0)
+	if (s->cur != NULL || !TAILQ_EMPTY(&s->backlog))
 		fatalx("mta: session freed with a message in hand");
 	TAILQ_REMOVE(&s->ctx->sessions, s, entry);
 	session_message_clear(s);
@@ -536,17 +734,36 @@ session_on_idle(evutil_socket_t fd, short ev, void *arg)
 {
 	struct mta_session	*s = arg;
 
-	if (!s->closed && s->id == 0) {
+	if (!s->closed && s->cur == NULL && TAILQ_EMPTY(&s->backlog)) {
 		s->quitting = 1;
 		smtpc_proto_quit(&s->proto);
 	}
+}
+
+/* Feed the engine the server's complete lines, then more content. */
+static void
+session_lines(struct mta_session *s)
+{
+	struct io_line	 l;
+
+	while (!s->closed && io_getline(s->io, BOUNDS_LINE, &l) == 1) {
+		evtimer_del(s->ev_prompt);
+		if (l.overlong) {
+			io_drop(s->io, l.size);
+			smtpc_proto_overlong(&s->proto);
+			break;
+		}
+		smtpc_proto_line(&s->proto, l.p, l.len);
+		if (!s->closed)
+			io_drop(s->io, l.size);
+	}
+	session_feed(s);
 }
 
 static void
 session_on_io(struct io *io, int event, void *arg)
 {
 	struct mta_session	*s = arg;
-	struct io_line		 l;
 	char			 why[128];
 
 	if (s->closed)
@@ -554,8 +771,35 @@ session_on_io(struct io *io, int event, void *arg)
 	if (!s->connected) {
 		switch (event) {
 		case IO_CONNECTED:
-			session_start(s);
-			return;
+			if (!s->socks) {
+				session_start(s);
+				return;
+			}
+			if (session_socks_request(s) == 0)
+				return;
+			(void)strlcpy(why, "socks: cannot send the request",
+			    sizeof(why));
+			break;
+		case IO_DATAIN:
+			if (!s->socks)
+				fatalx("mta: input before the connection");
+			switch (session_socks_reply(s)) {
+			case 0:
+				return;
+			case 1:
+				session_start(s);
+				if (!s->closed && io_datalen(io) > 0)
+					session_lines(s);
+				return;
+			default:
+				(void)strlcpy(why, "socks: request rejected by "
+				    "the proxy", sizeof(why));
+				break;
+			}
+			break;
+		case IO_EOF:
+			(void)strlcpy(why, "connection closed", sizeof(why));
+			break;
 		case IO_TIMEOUT:
 			(void)strlcpy(why, "connection timed out",
 			    sizeof(why));
@@ -565,35 +809,20 @@ session_on_io(struct io *io, int event, void *arg)
 			    io_error(io) : ECONNREFUSED), sizeof(why));
 			break;
 		}
-		log_warnx("smtp client error: connect failure: cannot connect "
-		    "to %s: %s", s->addr, why);
-		if (s->id != 0) {
-			session_reply(s, MSG_FWD_CONNECT, 0, why, NULL, 0);
-			session_message_clear(s);
-		}
+		session_connect_failed(s, why);
 		session_close(s);
 		return;
 	}
 	switch (event) {
 	case IO_DATAIN:
-		while (!s->closed && io_getline(io, BOUNDS_LINE, &l) == 1) {
-			evtimer_del(s->ev_prompt);
-			if (l.overlong) {
-				io_drop(io, l.size);
-				smtpc_proto_overlong(&s->proto);
-				break;
-			}
-			smtpc_proto_line(&s->proto, l.p, l.len);
-			if (s->io != NULL)
-				io_drop(io, l.size);
-		}
-		session_feed(s);
+		session_lines(s);
 		return;
 	case IO_LOWAT:
 		session_feed(s);
 		return;
 	case IO_TIMEOUT:
-		if (s->id == 0 && !s->quitting) {
+		if (s->cur == NULL && TAILQ_EMPTY(&s->backlog) &&
+		    !s->quitting) {
 			/* Idle with nothing to send: just leave. */
 			s->quitting = 1;
 			smtpc_proto_quit(&s->proto);
@@ -680,12 +909,15 @@ ops_done(void *arg, const struct smtpc_result *res)
 		outcome = MSG_FWD_SESSION;
 		break;
 	}
-	if (s->id == 0)
+	if (s->cur == NULL)
 		fatalx("mta: an outcome without a message");
 	session_reply(s, outcome, res->code, res->reason, res->rejected,
-	    res->rejected != NULL ? s->nrcpt : 0);
+	    res->rejected != NULL ? s->cur->nrcpt : 0);
 	session_message_clear(s);
-	if (!s->closed && !smtpc_proto_closed(&s->proto)) {
+	if (!s->closed && !smtpc_proto_closed(&s->proto))
+		session_next(s);
+	if (s->cur == NULL && !s->closed &&
+	    !smtpc_proto_closed(&s->proto)) {
 		tv.tv_sec = MTA_IDLE_MS / 1000;
 		tv.tv_usec = (MTA_IDLE_MS % 1000) * 1000;
 		evtimer_add(s->ev_idle, &tv);
@@ -701,11 +933,12 @@ ops_close(void *arg, int failed, const char *reason)
 	if (failed)
 		slog_warnx(&s->log, "smtp client error: %s",
 		    log_vis(buf, sizeof(buf), reason, strlen(reason)));
-	if (s->id != 0) {
+	if (s->cur != NULL) {
 		/* The engine reports every message; this is a safeguard. */
 		session_reply(s, MSG_FWD_SESSION, 0, reason, NULL, 0);
 		session_message_clear(s);
 	}
+	session_release_backlog(s, reason);
 	evtimer_del(s->ev_idle);
 	evtimer_del(s->ev_prompt);
 	session_close(s);

@@ -4,11 +4,17 @@
  * outcome), hand it to mta with a fresh read-only content descriptor and
  * apply the outcome to the spool: delivered removes both files, a
  * failure makes the envelope ".bad" with its reason, a failed connection
- * returns the message to ready.  One message per instance is in flight.
- * A failed connection or session skips the rest of that address for the
- * pass.  Triggers: start-up (--forward, --as-client), --poll, the end of
- * a client session that stored mail (--forward-on-disconnect); one that
- * comes during a pass makes one more pass afterwards.
+ * returns the message to ready.  Up to PASS_WINDOW messages of a pass
+ * are in flight at once, so mta always has the next one at hand (it
+ * sends consecutive messages for one address over one connection and
+ * serves different addresses in parallel).  A failed connection or
+ * session skips the rest of that address for the pass.  Triggers:
+ * start-up (--forward, --as-client), --poll, the end of a client session
+ * that stored mail (--forward-on-disconnect); one that comes during a
+ * pass makes one more pass afterwards.
+ *
+ * --immediate forwards each message as it is stored, before the client
+ * gets its reply (pass_immediate()).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -38,6 +44,7 @@
 #define PASS_ADDRMAX	ENVELOPE_FIELD_MAX
 #define PASS_RCPTMAX	16000		/* recipient bytes per frame */
 #define PASS_TRIGMAX	32
+#define PASS_WINDOW	8		/* messages of a pass in flight */
 
 #define R_NOREMOTE	"no remote recipients"
 
@@ -60,11 +67,18 @@ struct qpass {
 	struct spool_entry	*list;
 	size_t			 n, i;
 	size_t			 claimed;
+	size_t			 inflight;	/* qfwds of the pass */
 	char			 skip[PASS_SKIPMAX][PASS_ADDRMAX];
 	size_t			 nskip;
+};
 
-	/* The message in flight (id 0: none). */
+/* A claimed message handed to mta, awaiting its outcome. */
+struct qfwd {
+	TAILQ_ENTRY(qfwd)	 entry;
+	struct qpass		*ps;
 	uint64_t		 id;
+	uint64_t		 sid;		/* --immediate: smtpd session */
+	int			 inpass;	/* counts in ps->inflight */
 	int			 fd;		/* locked content */
 	char			 base[SPOOL_BASE_MAX];
 	char			 addr[PASS_ADDRMAX];
@@ -76,11 +90,12 @@ static void	 pass_next(struct qpass *);
 static void	 pass_end(struct qpass *);
 static int	 pass_skipped(const struct qpass *, const char *);
 static void	 pass_skip(struct qpass *, const char *);
-static int	 pass_send(struct qpass *);
-static void	 pass_settle(struct qpass *);
-static void	 pass_apply(struct qpass *, uint32_t, uint32_t, const char *,
+static struct qfwd *pass_claim(struct qpass *, const char *, int);
+static int	 pass_send(struct qfwd *);
+static void	 pass_settle(struct qfwd *);
+static void	 pass_apply(struct qfwd *, uint32_t, uint32_t, const char *,
 		    const unsigned char *, size_t);
-static int	 pass_keep_rejected(struct qpass *, const unsigned char *,
+static int	 pass_keep_rejected(struct qfwd *, const unsigned char *,
 		    size_t);
 static void	 pass_on_poll(evutil_socket_t, short, void *);
 
@@ -94,6 +109,7 @@ pass_init(struct queue_ctx *ctx)
 	long long		 poll;
 	size_t			 i;
 
+	TAILQ_INIT(&ctx->fwds);
 	for (i = 0; i < conf->ninst; i++) {
 		ic = &conf->inst[i];
 		if ((ps = calloc(1, sizeof(*ps))) == NULL)
@@ -105,8 +121,6 @@ pass_init(struct queue_ctx *ctx)
 		ps->dirfd = ctx->spool[i].dirfd;
 		ps->forward_to = conf_bool(ic, OPT_FORWARD_TO) ?
 		    conf_str(ic, OPT_FORWARD_TO) : NULL;
-		ps->fd = -1;
-		envelope_init(&ps->env);
 		ctx->pass[i] = ps;
 		if (ps->forward_to == NULL)
 			continue;
@@ -194,57 +208,115 @@ pass_start(struct qpass *ps, const char *trigger)
 	pass_next(ps);
 }
 
-/* Claim and send the next message, or end the pass. */
+/*
+ * Claim message base and load its envelope.  Returns the claim, or NULL
+ * when the message is gone, claimed by someone else or unreadable (then
+ * left where it was, with a warning).
+ */
+static struct qfwd *
+pass_claim(struct qpass *ps, const char *base, int inpass)
+{
+	struct qfwd	*f;
+	char		 err[256], name[SPOOL_NAME_MAX];
+	int		 fd;
+
+	if (spool_claim(ps->dirfd, base, &fd) == -1) {
+		if (errno != EAGAIN && errno != ENOENT)
+			log_warn("queue: cannot claim [%s]", base);
+		return (NULL);
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL) {
+		log_warn("queue: forwarding");
+		close(fd);
+		(void)spool_release(ps->dirfd, base);
+		return (NULL);
+	}
+	f->ps = ps;
+	f->fd = fd;
+	f->inpass = inpass;
+	(void)strlcpy(f->base, base, sizeof(f->base));
+	envelope_init(&f->env);
+	if (spool_name(name, sizeof(name), base, SPOOL_BUSY) == -1 ||
+	    spool_envelope_load(ps->dirfd, name, &f->env, err,
+	    sizeof(err)) == -1) {
+		log_warnx("queue: cannot read envelope [%s]: %s: skipped",
+		    name, err);
+		(void)spool_release(ps->dirfd, base);
+		pass_settle(f);
+		return (NULL);
+	}
+	(void)strlcpy(f->addr, f->env.forward_to_address[0] != '\0' ?
+	    f->env.forward_to_address : ps->forward_to, sizeof(f->addr));
+	return (f);
+}
+
+/* Claim and send more messages, or end the pass when all are done. */
 static void
 pass_next(struct qpass *ps)
 {
-	char	 err[256], name[SPOOL_NAME_MAX];
-	int	 fd;
+	struct qfwd	*f;
 
-	while (ps->i < ps->n) {
-		(void)strlcpy(ps->base, ps->list[ps->i++].base,
-		    sizeof(ps->base));
-		if (spool_claim(ps->dirfd, ps->base, &fd) == -1) {
-			if (errno != EAGAIN && errno != ENOENT)
-				log_warn("queue: cannot claim [%s]", ps->base);
+	while (ps->inflight < PASS_WINDOW && ps->i < ps->n) {
+		if ((f = pass_claim(ps, ps->list[ps->i++].base, 1)) == NULL)
 			continue;
-		}
-		ps->fd = fd;
 		ps->claimed++;
-		envelope_free(&ps->env);
-		if (spool_name(name, sizeof(name), ps->base, SPOOL_BUSY) ==
-		    -1 || spool_envelope_load(ps->dirfd, name, &ps->env, err,
-		    sizeof(err)) == -1) {
-			log_warnx("queue: cannot read envelope [%s]: %s: "
-			    "skipped", name, err);
-			(void)spool_release(ps->dirfd, ps->base);
-			pass_settle(ps);
-			continue;
-		}
-		if (ps->env.nto_remote == 0) {
-			ulog_info(ps->unit, "forwarding [%s]", ps->base);
+		if (f->env.nto_remote == 0) {
+			ulog_info(ps->unit, "forwarding [%s]", f->base);
 			log_warnx("forwarding [%s]: failing message with no "
-			    "remote recipients", ps->base);
-			if (spool_fail(ps->dirfd, ps->base, R_NOREMOTE, 0) ==
+			    "remote recipients", f->base);
+			if (spool_fail(ps->dirfd, f->base, R_NOREMOTE, 0) ==
 			    -1)
-				log_warn("queue: cannot fail [%s]", ps->base);
-			pass_settle(ps);
+				log_warn("queue: cannot fail [%s]", f->base);
+			pass_settle(f);
 			continue;
 		}
-		(void)strlcpy(ps->addr, ps->env.forward_to_address[0] !=
-		    '\0' ? ps->env.forward_to_address : ps->forward_to,
-		    sizeof(ps->addr));
-		if (pass_skipped(ps, ps->addr)) {
-			(void)spool_release(ps->dirfd, ps->base);
-			pass_settle(ps);
+		if (pass_skipped(ps, f->addr)) {
+			(void)spool_release(ps->dirfd, f->base);
+			pass_settle(f);
 			continue;
 		}
-		ulog_info(ps->unit, "forwarding [%s]", ps->base);
-		if (pass_send(ps) == 0)
-			return;		/* the outcome comes from mta */
-		pass_settle(ps);
+		ulog_info(ps->unit, "forwarding [%s]", f->base);
+		if (pass_send(f) == -1) {
+			pass_settle(f);
+			continue;
+		}
+		/* The outcome comes from mta. */
+		ps->inflight++;
 	}
-	pass_end(ps);
+	if (ps->i == ps->n && ps->inflight == 0)
+		pass_end(ps);
+}
+
+int
+pass_immediate(struct queue_ctx *ctx, uint32_t inst, const char *base,
+    uint64_t sid)
+{
+	struct qpass	*ps;
+	struct qfwd	*f;
+	char		 reply[ENVELOPE_REASON_MAX + 8];
+
+	if (inst >= ctx->nspool || (ps = ctx->pass[inst]) == NULL ||
+	    ps->forward_to == NULL ||
+	    (f = pass_claim(ps, base, 0)) == NULL)
+		return (-1);
+	f->sid = sid;
+	ulog_info(ps->unit, "forwarding [%s]", f->base);
+	if (f->env.nto_remote == 0) {
+		log_warnx("forwarding [%s]: failing message with no remote "
+		    "recipients", f->base);
+		if (spool_fail(ps->dirfd, f->base, R_NOREMOTE, 0) == -1)
+			log_warn("queue: cannot fail [%s]", f->base);
+		(void)snprintf(reply, sizeof(reply), "452 %s", R_NOREMOTE);
+		store_immediate_reply(ctx, sid, MSG_TEMPFAIL, reply);
+		pass_settle(f);
+		return (0);
+	}
+	if (pass_send(f) == -1) {
+		store_immediate_reply(ctx, sid, MSG_TEMPFAIL,
+		    "452 cannot open the content file");
+		pass_settle(f);
+	}
+	return (0);
 }
 
 /* The pass is over: one more if triggered meanwhile. */
@@ -306,8 +378,9 @@ pass_skip(struct qpass *ps, const char *addr)
  * failing the message when the content cannot be opened.
  */
 static int
-pass_send(struct qpass *ps)
+pass_send(struct qfwd *f)
 {
+	struct qpass		*ps = f->ps;
 	struct queue_ctx	*ctx = ps->ctx;
 	struct msgchan		*q = &ctx->peer[PROC_MTA].m;
 	char			 name[SPOOL_NAME_MAX], *buf;
@@ -315,63 +388,68 @@ pass_send(struct qpass *ps)
 	uint32_t		 cnt;
 	int			 fd;
 
-	if (spool_name(name, sizeof(name), ps->base, SPOOL_KIND_CONTENT) ==
+	if (spool_name(name, sizeof(name), f->base, SPOOL_KIND_CONTENT) ==
 	    -1 || (fd = openat(ps->dirfd, name, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1) {
 		log_warn("queue: cannot open [%s]", name);
-		if (spool_fail(ps->dirfd, ps->base, "cannot open the content "
+		if (spool_fail(ps->dirfd, f->base, "cannot open the content "
 		    "file", 0) == -1)
-			log_warn("queue: cannot fail [%s]", ps->base);
+			log_warn("queue: cannot fail [%s]", f->base);
 		return (-1);
 	}
 	if ((buf = malloc(PASS_RCPTMAX)) == NULL) {
 		close(fd);
 		log_warn("queue: forwarding");
-		(void)spool_release(ps->dirfd, ps->base);
+		(void)spool_release(ps->dirfd, f->base);
 		return (-1);
 	}
 	do {
-		ps->id = ++ctx->fwdid;
-	} while (ps->id == 0);
-	for (i = 0; i < ps->env.nto_remote; i = j) {
-		for (j = i, len = 0, cnt = 0; j < ps->env.nto_remote; j++) {
-			n = strlen(ps->env.to_remote[j]) + 1;
+		f->id = ++ctx->fwdid;
+	} while (f->id == 0);
+	for (i = 0; i < f->env.nto_remote; i = j) {
+		for (j = i, len = 0, cnt = 0; j < f->env.nto_remote; j++) {
+			n = strlen(f->env.to_remote[j]) + 1;
 			if (len + n > PASS_RCPTMAX)
 				break;
-			memcpy(buf + len, ps->env.to_remote[j], n);
+			memcpy(buf + len, f->env.to_remote[j], n);
 			len += n;
 			cnt++;
 		}
 		if (cnt == 0)
 			fatalx("queue: recipient too long");
-		msg_begin(q, MSG_QUEUE_MESSAGE_RCPT_NOTIFY, ps->id, -1);
+		msg_begin(q, MSG_QUEUE_MESSAGE_RCPT_NOTIFY, f->id, -1);
 		msg_put_u32(q, cnt);
 		msg_put_data(q, buf, len);
 		msg_end(q);
 	}
 	free(buf);
-	msg_begin(q, MSG_QUEUE_MESSAGE_FORWARD, ps->id, fd);
+	msg_begin(q, MSG_QUEUE_MESSAGE_FORWARD, f->id, fd);
 	msg_put_u32(q, ps->inst);
-	msg_put_str(q, ps->base);
-	msg_put_str(q, ps->addr);
-	msg_put_str(q, ps->env.from);
-	msg_put_u32(q, (uint32_t)ps->env.body);
-	msg_put_u32(q, (uint32_t)(ps->env.utf8 != 0));
-	msg_put_str(q, ps->env.auth_out);
+	msg_put_str(q, f->base);
+	msg_put_str(q, f->addr);
+	msg_put_str(q, f->env.from);
+	msg_put_u32(q, (uint32_t)f->env.body);
+	msg_put_u32(q, (uint32_t)(f->env.utf8 != 0));
+	msg_put_str(q, f->env.auth_out);
 	msg_end(q);
 	chan_flush(&ctx->peer[PROC_MTA]);
+	TAILQ_INSERT_TAIL(&ctx->fwds, f, entry);
 	return (0);
 }
 
-/* Done with the claimed message: drop the lock and the envelope. */
+/*
+ * Done with the claimed message: drop the lock and the envelope, and f
+ * (taken off ctx->fwds when it was sent).
+ */
 static void
-pass_settle(struct qpass *ps)
+pass_settle(struct qfwd *f)
 {
-	if (ps->fd != -1)
-		close(ps->fd);
-	ps->fd = -1;
-	ps->id = 0;
-	envelope_free(&ps->env);
+	if (f->id != 0)
+		TAILQ_REMOVE(&f->ps->ctx->fwds, f, entry);
+	if (f->fd != -1)
+		close(f->fd);
+	envelope_free(&f->env);
+	free(f);
 }
 
 /*
@@ -379,57 +457,68 @@ pass_settle(struct qpass *ps)
  * ".busy" envelope.  Returns 0 or -1.
  */
 static int
-pass_keep_rejected(struct qpass *ps, const unsigned char *rej, size_t n)
+pass_keep_rejected(struct qfwd *f, const unsigned char *rej, size_t n)
 {
 	char	 err[256];
 	size_t	 i;
 
-	if (n != ps->env.nto_remote) {
+	if (n != f->env.nto_remote) {
 		log_warnx("queue: forwarding [%s]: bad recipient flags",
-		    ps->base);
+		    f->base);
 		return (-1);
 	}
 	for (i = n; i-- > 0; )
 		if (rej[i] == 0)
-			(void)envelope_remove_rcpt(&ps->env, 0, i);
-	if (spool_envelope_rewrite(ps->dirfd, ps->base, SPOOL_BUSY, &ps->env,
-	    err, sizeof(err)) == -1) {
-		log_warnx("queue: cannot rewrite [%s]: %s", ps->base, err);
+			(void)envelope_remove_rcpt(&f->env, 0, i);
+	if (spool_envelope_rewrite(f->ps->dirfd, f->base, SPOOL_BUSY,
+	    &f->env, err, sizeof(err)) == -1) {
+		log_warnx("queue: cannot rewrite [%s]: %s", f->base, err);
 		return (-1);
 	}
 	return (0);
 }
 
-/* Apply an outcome from mta to the message in flight. */
+/*
+ * Apply an outcome from mta to the message in flight; an --immediate one
+ * also answers its client, and a failed connection fails it (the client
+ * was told, so it is kept as ".bad", SPEC 5).
+ */
 static void
-pass_apply(struct qpass *ps, uint32_t outcome, uint32_t code,
+pass_apply(struct qfwd *f, uint32_t outcome, uint32_t code,
     const char *reason, const unsigned char *rej, size_t nrej)
 {
-	char	 why[512];
-	int	 r = 0;
+	struct qpass	*ps = f->ps;
+	char		 why[512], reply[ENVELOPE_REASON_MAX + 8];
+	int		 r = 0;
 
 	/* The reason is the next hop's text: one safe log line. */
 	(void)log_vis(why, sizeof(why), reason, strlen(reason));
 	switch (outcome) {
 	case MSG_FWD_DELIVERED:
-		r = spool_remove(ps->dirfd, ps->base);
+		r = spool_remove(ps->dirfd, f->base);
 		break;
 	case MSG_FWD_PARTIAL:
-		(void)pass_keep_rejected(ps, rej, nrej);
+		(void)pass_keep_rejected(f, rej, nrej);
 		/* FALLTHROUGH */
 	case MSG_FWD_FAILED:
-		log_warnx("forwarding [%s]: failed: %s", ps->base, why);
-		r = spool_fail(ps->dirfd, ps->base, reason, (int)code);
+		log_warnx("forwarding [%s]: failed: %s", f->base, why);
+		r = spool_fail(ps->dirfd, f->base, reason, (int)code);
 		break;
 	case MSG_FWD_SESSION:
-		log_warnx("forwarding [%s]: failed: %s", ps->base, why);
-		r = spool_fail(ps->dirfd, ps->base, reason, 0);
-		pass_skip(ps, ps->addr);
-		ps->status = 1;
+		log_warnx("forwarding [%s]: failed: %s", f->base, why);
+		r = spool_fail(ps->dirfd, f->base, reason, 0);
+		if (f->inpass) {
+			pass_skip(ps, f->addr);
+			ps->status = 1;
+		}
 		break;
 	case MSG_FWD_CONNECT:
-		r = spool_release(ps->dirfd, ps->base);
-		pass_skip(ps, ps->addr);
+		if (f->sid != 0) {
+			r = spool_fail(ps->dirfd, f->base, reason, 0);
+			break;
+		}
+		r = spool_release(ps->dirfd, f->base);
+		pass_skip(ps, f->addr);
 		ps->status = 1;
 		break;
 	default:
@@ -437,31 +526,47 @@ pass_apply(struct qpass *ps, uint32_t outcome, uint32_t code,
 	}
 	if (r == -1)
 		log_warn("queue: forwarding [%s]: cannot update the spool",
-		    ps->base);
-	pass_settle(ps);
+		    f->base);
+	if (f->sid != 0) {
+		if (outcome == MSG_FWD_DELIVERED)
+			store_immediate_reply(ps->ctx, f->sid, MSG_OK,
+			    "250 message processed");
+		else {
+			(void)envelope_reason_sanitize(reason, strlen(reason),
+			    why, sizeof(why));
+			(void)snprintf(reply, sizeof(reply), "452 %s", why);
+			store_immediate_reply(ps->ctx, f->sid, MSG_TEMPFAIL,
+			    reply);
+		}
+	}
+	if (f->inpass)
+		ps->inflight--;
+	pass_settle(f);
 }
 
 void
 pass_dispatch(struct queue_ctx *ctx, struct msg *m)
 {
-	struct qpass	*ps = NULL;
+	struct qfwd	*f;
+	struct qpass	*ps;
 	char		 reason[2048];
 	const void	*rej;
-	size_t		 i, nrej;
+	size_t		 nrej;
 	uint32_t	 outcome, code;
+	int		 inpass;
 
-	for (i = 0; i < ctx->nspool; i++)
-		if (ctx->pass[i] != NULL && ctx->pass[i]->id == m->id &&
-		    m->id != 0) {
-			ps = ctx->pass[i];
+	TAILQ_FOREACH(f, &ctx->fwds, entry)
+		if (f->id == m->id)
 			break;
-		}
-	if (ps == NULL || m->type != MSG_QUEUE_MESSAGE_FORWARD ||
+	if (f == NULL || m->id == 0 || m->type != MSG_QUEUE_MESSAGE_FORWARD ||
 	    (m->flags & MSG_F_REPLY) == 0 ||
 	    msg_get_u32(m, &outcome) == -1 || msg_get_u32(m, &code) == -1 ||
 	    msg_get_str(m, reason, sizeof(reason)) == -1 ||
 	    msg_get_data(m, &rej, &nrej) == -1 || msg_get_end(m) == -1)
 		fatalx("queue: unexpected %s from mta", msg_type_name(m->type));
-	pass_apply(ps, outcome, code, reason, rej, nrej);
-	pass_next(ps);
+	ps = f->ps;
+	inpass = f->inpass;
+	pass_apply(f, outcome, code, reason, rej, nrej);
+	if (inpass && ps->running)
+		pass_next(ps);
 }

@@ -20,6 +20,7 @@
 struct event;
 struct event_base;
 struct msg;
+struct qfwd;
 struct qmsg;
 struct qpass;
 
@@ -31,6 +32,7 @@ struct queue_spool {
 
 RB_HEAD(qmsg_tree, qmsg);
 TAILQ_HEAD(qmsg_list, qmsg);
+TAILQ_HEAD(qfwd_list, qfwd);
 
 struct queue_ctx {
 	struct proc_boot	*boot;
@@ -45,6 +47,7 @@ struct queue_ctx {
 	struct qmsg_list	 commits;	/* awaiting a directory fsync */
 	struct event		*ev_commit;
 	struct qpass		*pass[BOUNDS_INSTANCES];/* by inst */
+	struct qfwd_list	 fwds;		/* awaiting mta */
 	uint64_t		 fwdid;		/* of the last forward */
 	int			 clients;	/* --as-client passes due */
 	int			 client_status;
@@ -63,6 +66,13 @@ void	 store_init(struct queue_ctx *ctx);
  * comes from our own smtpd.  The caller calls msg_done().
  */
 void	 store_dispatch(struct queue_ctx *ctx, struct msg *m);
+
+/*
+ * store.c: answer smtpd's COMMIT for session sid once an --immediate
+ * forward is over: status MSG_OK or MSG_TEMPFAIL, text the reply line.
+ */
+void	 store_immediate_reply(struct queue_ctx *ctx, uint64_t sid,
+	    uint32_t status, const char *text);
 
 /*
  * queue.c: log a spool_recover() action (arg is the spool directory or
@@ -84,6 +94,16 @@ void	 pass_init(struct queue_ctx *ctx);
  */
 void	 pass_trigger(struct queue_ctx *ctx, uint32_t inst,
 	    const char *trigger);
+
+/*
+ * pass.c: --immediate: claim the ready message base of instance inst
+ * and forward it now; store_immediate_reply() answers session sid when
+ * the outcome is known (or at once when the message cannot be sent).
+ * Returns 0, or -1 when nothing was claimed (no --forward-to, or the
+ * message is taken by someone else): then the caller answers.
+ */
+int	 pass_immediate(struct queue_ctx *ctx, uint32_t inst,
+	    const char *base, uint64_t sid);
 
 /* pass.c: MSG_SMTPD_SESSION_END_NOTIFY (--forward-on-disconnect). */
 void	 pass_session_end(struct queue_ctx *ctx, struct msg *m);

@@ -389,8 +389,10 @@ store_on_commit(evutil_socket_t fd, short ev, void *arg)
 	struct queue_ctx	*ctx = arg;
 	struct qmsg		*qm;
 	int			 dirs[BOUNDS_INSTANCES], res[BOUNDS_INSTANCES];
+	char			 base[SPOOL_BASE_MAX];
 	size_t			 ndirs = 0, i;
 	uint64_t		 id;
+	uint32_t		 inst;
 
 	while ((qm = TAILQ_FIRST(&ctx->commits)) != NULL) {
 		for (i = 0; i < ndirs && dirs[i] != qm->dirfd; i++)
@@ -408,10 +410,24 @@ store_on_commit(evutil_socket_t fd, short ev, void *arg)
 			continue;
 		}
 		id = qm->id;
+		inst = qm->inst;
+		(void)strlcpy(base, qm->base, sizeof(base));
+		/* Frees the receive lock, so that the forward can claim. */
 		store_free(ctx, qm, 0);
+		if (conf_bool(&ctx->boot->conf.inst[inst], OPT_IMMEDIATE) &&
+		    pass_immediate(ctx, inst, base, id) == 0)
+			continue;
 		store_reply(ctx, MSG_SMTPD_MESSAGE_COMMIT, id, MSG_OK,
 		    R_PROCESSED, NULL, -1);
 	}
+}
+
+void
+store_immediate_reply(struct queue_ctx *ctx, uint64_t sid, uint32_t status,
+    const char *text)
+{
+	store_reply(ctx, MSG_SMTPD_MESSAGE_COMMIT, sid, status, text, NULL,
+	    -1);
 }
 
 static void

@@ -7,6 +7,7 @@ LeakSanitizer works (it cannot inside a chroot); sanitizer reports in a
 relay's stderr fail the test.
 """
 
+import atexit
 import os
 import pwd
 import re
@@ -261,6 +262,7 @@ def _public_copy(path):
     """A copy of the binary that an unprivileged user can execute."""
     if path not in _copies:
         d = tempfile.mkdtemp(prefix="emailrelay-bin-")
+        atexit.register(shutil.rmtree, d, True)
         os.chmod(d, 0o755)
         dst = os.path.join(d, os.path.basename(path))
         shutil.copy2(path, dst)

@@ -265,7 +265,8 @@ TEST(options_table_flags)
 	    OPT_AS_CLIENT, OPT_FORWARD, OPT_FORWARD_ON_DISCONNECT,
 	    OPT_FORWARD_TO, OPT_POLL, OPT_CONNECTION_TIMEOUT,
 	    OPT_RESPONSE_TIMEOUT, OPT_FORWARD_TO_ALL, OPT_FORWARD_TO_SOME,
-	    OPT_PROMPT_TIMEOUT, OPT_CLIENT_SMTP_CONFIG, OPT_AS_PROXY };
+	    OPT_PROMPT_TIMEOUT, OPT_CLIENT_SMTP_CONFIG, OPT_AS_PROXY,
+	    OPT_IMMEDIATE, OPT_CLIENT_INTERFACE };
 	size_t	 i, j;
 	int	 id, n;
 
@@ -1272,9 +1273,17 @@ TEST(options_pending)
 	T_EQ_INT(run(ARGS("--forward-to", "mx.example:25", "--poll", "60"),
 	    err, sizeof(err)), CONF_EUSAGE);
 	T_EQ_STR(err, "--forward-to: host name mx.example: not supported yet");
+	/* SOCKS 4a: the proxy resolves the name, but is an address. */
 	T_EQ_INT(run(ARGS("--forward-to", "127.0.0.1:25@127.0.0.1:1080"),
+	    err, sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--forward-to", "smtp.example.com:25@[::1]:1080"),
+	    err, sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--as-proxy", "smtp.example.com:25@localhost:9050"),
 	    err, sizeof(err)), CONF_EUSAGE);
-	T_EQ_STR(err, "--forward-to: socks: not supported yet");
+	T_EQ_STR(err, "--as-proxy: socks proxy host name localhost: not "
+	    "supported yet");
+	T_EQ_INT(run(ARGS("--forward-to", "127.0.0.1:25", "--immediate",
+	    "--client-interface", "127.0.0.2"), err, sizeof(err)), CONF_OK);
 	T_EQ_INT(run(ARGS("--as-client", "127.0.0.1:25"), err, sizeof(err)),
 	    CONF_OK);
 	T_EQ_INT(run(ARGS("--forward-to", "[::1]:25", "--forward",
