@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_VERSION	3
+#define MSG_VERSION	4
 #define MSG_HDRLEN	16
 #define MSG_MAX		16384		/* whole frame, header included */
 #define MSG_F_FD	0x0001
@@ -101,6 +101,16 @@ enum msg_type {
 	 * (0 done, 1 the connection or session failed).
 	 */
 	MSG_QUEUE_CLIENT_DONE_NOTIFY,
+	/*
+	 * queue -> lookup: run one filter program (SPEC 6.1, 6.2); id =
+	 * a request id chosen by queue.  u32 inst, u32 side (0 --filter,
+	 * 1 --client-filter), str program path, str content path, str
+	 * envelope path.  Reply u32 status (MSG_OK), u32 action
+	 * (FILTER_PASS, FILTER_ABANDON, FILTER_FAIL), u32 rescan, u32
+	 * endpass, u32 timed out, u32 code (4xx/5xx or 0), str response,
+	 * str reason, str reply (the server's reply line).
+	 */
+	MSG_QUEUE_FILTER_RUN,
 	MSG_TYPE__COUNT
 };
 

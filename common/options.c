@@ -192,7 +192,7 @@ static const struct option_def options[OPT__COUNT] = {
 	    "retry:[<n>] once per poll cycle before the spool is scanned",
 	    NULL, check_poll_run, 0, 0 },
 	[OPT_CLIENT_FILTER] = { "client-filter", 'Y', OPTA_STR,
-	    OPTF_PENDING | OPTF_REPEAT | OPTF_FILE, "<program>", "runs "
+	    OPTF_REPEAT | OPTF_FILE, "<program>", "runs "
 	    "<program> or a built-in filter before each message is "
 	    "forwarded", NULL, check_filter, 0, 0 },
 	[OPT_CLIENT_INTERFACE] = { "client-interface", '6', OPTA_STR,
@@ -246,11 +246,11 @@ static const struct option_def options[OPT__COUNT] = {
 	    "the domain name used in the greeting, Received lines and "
 	    "message ids", NULL, check_domain, 0, 0 },
 	[OPT_FILTER] = { "filter", 'z', OPTA_STR,
-	    OPTF_PENDING | OPTF_REPEAT | OPTF_FILE | OPTF_BASIC,
+	    OPTF_REPEAT | OPTF_FILE | OPTF_BASIC,
 	    "<program>", "runs <program> or a built-in filter on each "
 	    "message as it is stored", NULL, check_filter, 0, 0 },
 	[OPT_FILTER_TIMEOUT] = { "filter-timeout", 'W', OPTA_NUM,
-	    OPTF_PENDING, "<time>", "timeout in seconds for filters and "
+	    0, "<time>", "timeout in seconds for filters and "
 	    "verifiers (default 60)", "60", NULL, 0, CONF_TIMEMAX },
 	[OPT_INTERFACE] = { "interface", 'I', OPTA_STR,
 	    OPTF_REPEAT | OPTF_BASIC, "<addresses>", "listens on the given "
@@ -2004,6 +2004,23 @@ config_pending(const struct config *c, char *err, size_t errsz)
 				return (seterr(err, errsz, CONF_EUSAGE, NULL,
 				    "--%s: not supported yet",
 				    options[id].name));
+	}
+	/* Programs and exit: run; the other built-ins are not built yet. */
+	for (k = 0; k < c->ninst * 2; k++) {
+		const struct optval	*ov;
+		size_t			 n;
+
+		id = k % 2 ? OPT_CLIENT_FILTER : OPT_FILTER;
+		ov = &c->inst[k / 2].opt[id];
+		for (i = 0; ov->set && i < ov->nlist; i++) {
+			if (!builtin_prefix(ov->list[i], &n) ||
+			    (n == 5 && (strncmp(ov->list[i], "exit:", 5) == 0 ||
+			    strncmp(ov->list[i], "file:", 5) == 0)))
+				continue;
+			return (seterr(err, errsz, CONF_EUSAGE, NULL,
+			    "--%s: %.*s: not supported yet", options[id].name,
+			    (int)n - 1, ov->list[i]));
+		}
 	}
 	/* The PROXY protocol is a word of a list, not an option. */
 	for (k = 0; k < c->ninst; k++) {

@@ -1,14 +1,35 @@
 /*
- * The lookup process: entry point.
+ * The lookup process: entry point and the dispatch of requests.  Filter
+ * programs (MSG_QUEUE_FILTER_RUN) run through exec.c, many at once, and
+ * their exit code and output are read with filter_result.c; the reply
+ * goes back when the program has been reaped (or killed at the timeout).
  */
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <event2/event.h>
 
+#include "bounds.h"
 #include "log.h"
 #include "msg.h"
+#include "options.h"
 #include "proc.h"
+#include "exec.h"
+#include "filter_result.h"
 #include "lookup.h"
+
+/* A filter program being run for queue. */
+struct lookup_filter {
+	struct lookup_ctx	*ctx;
+	uint64_t		 id;
+	uint32_t		 inst;
+	uint32_t		 client;	/* --client-filter */
+};
 
 struct lookup_ctx {
 	struct proc_boot	*boot;
@@ -18,12 +39,119 @@ struct lookup_ctx {
 };
 
 static void	 lookup_dispatch(struct chan *, struct msg *, void *);
+static void	 lookup_filter_run(struct lookup_ctx *, struct msg *);
+static void	 lookup_filter_reply(struct lookup_ctx *, uint64_t,
+		    const struct filter_outcome *);
+static void	 lookup_on_filter_done(void *, const struct exec_result *);
+static void	 lookup_on_exit(void);
 
 static void
 lookup_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
+	struct lookup_ctx	*ctx = arg;
+
+	if (ch->peer == PROC_QUEUE && m->type == MSG_QUEUE_FILTER_RUN &&
+	    (m->flags & MSG_F_REPLY) == 0) {
+		lookup_filter_run(ctx, m);
+		msg_done(&ch->m, m);
+		return;
+	}
 	fatalx("lookup: unexpected %s from %s", msg_type_name(m->type),
 	    proc_name(ch->peer));
+}
+
+/* Start a filter program: argv is the program, content and envelope. */
+static void
+lookup_filter_run(struct lookup_ctx *ctx, struct msg *m)
+{
+	struct lookup_filter	*f;
+	struct filter_outcome	 o;
+	char			 path[BOUNDS_PATH * 4], content[BOUNDS_PATH * 4];
+	char			 envelope[BOUNDS_PATH * 4], buf[256];
+	char			*argv[4];
+	uint32_t		 inst, client;
+	int			 timeout;
+
+	if (msg_get_u32(m, &inst) == -1 || msg_get_u32(m, &client) == -1 ||
+	    msg_get_str(m, path, sizeof(path)) == -1 ||
+	    msg_get_str(m, content, sizeof(content)) == -1 ||
+	    msg_get_str(m, envelope, sizeof(envelope)) == -1 ||
+	    msg_get_end(m) == -1 || inst >= ctx->boot->conf.ninst ||
+	    client > 1 || m->id == 0)
+		fatalx("lookup: bad %s from queue", msg_type_name(m->type));
+	timeout = (int)conf_num(&ctx->boot->conf.inst[inst],
+	    OPT_FILTER_TIMEOUT);
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		goto fail;
+	f->ctx = ctx;
+	f->id = m->id;
+	f->inst = inst;
+	f->client = client;
+	argv[0] = path;
+	argv[1] = content;
+	argv[2] = envelope;
+	argv[3] = NULL;
+	if (exec_start(ctx->base, path, argv, timeout, lookup_on_filter_done,
+	    f) == 0)
+		return;
+	free(f);
+ fail:
+	/* Could not even fork: the filter failed like any other error. */
+	log_warn("lookup: cannot run %s", log_vis(buf, sizeof(buf), path,
+	    strlen(path)));
+	if (client)
+		filter_result_client(-1, 0, NULL, 0, &o);
+	else
+		filter_result_server(-1, 0, NULL, 0, &o);
+	lookup_filter_reply(ctx, m->id, &o);
+}
+
+static void
+lookup_on_filter_done(void *arg, const struct exec_result *r)
+{
+	struct lookup_filter	*f = arg;
+	struct filter_outcome	 o;
+	char			 buf[EXEC_ERRSTR];
+	int			 code = exec_exit_code(r);
+
+	if (r->error != 0)
+		log_warnx("%s", log_vis(buf, sizeof(buf), r->errstr,
+		    strlen(r->errstr)));
+	if (f->client)
+		filter_result_client(code, r->timed_out, r->out, r->outlen,
+		    &o);
+	else
+		filter_result_server(code, r->timed_out, r->out, r->outlen,
+		    &o);
+	lookup_filter_reply(f->ctx, f->id, &o);
+	free(f);
+}
+
+static void
+lookup_filter_reply(struct lookup_ctx *ctx, uint64_t id,
+    const struct filter_outcome *o)
+{
+	struct msgchan	*q = &ctx->peer[PROC_QUEUE].m;
+
+	msg_reply_begin(q, MSG_QUEUE_FILTER_RUN, id, -1);
+	msg_put_u32(q, MSG_OK);
+	msg_put_u32(q, (uint32_t)o->action);
+	msg_put_u32(q, (uint32_t)o->rescan);
+	msg_put_u32(q, (uint32_t)o->endpass);
+	msg_put_u32(q, (uint32_t)o->timed_out);
+	msg_put_u32(q, (uint32_t)o->code);
+	msg_put_str(q, o->response);
+	msg_put_str(q, o->reason);
+	msg_put_str(q, o->reply);
+	msg_end(q);
+	chan_flush(&ctx->peer[PROC_QUEUE]);
+}
+
+/* Leaving (EOF from the parent, or fatal): no program outlives us. */
+static void
+lookup_on_exit(void)
+{
+	exec_kill_all();
 }
 
 void
@@ -34,5 +162,7 @@ lookup_main(struct proc_boot *boot, struct msgchan *parent)
 	ctx.boot = boot;
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    lookup_dispatch, &ctx);
+	if (atexit(lookup_on_exit) != 0)
+		fatalx("lookup: atexit");
 	proc_run(ctx.base, PROC_LOOKUP);
 }

@@ -15,6 +15,10 @@
  *
  * --immediate forwards each message as it is stored, before the client
  * gets its reply (pass_immediate()).
+ *
+ * With --client-filter the chain runs on the claimed message before it
+ * goes to mta (SPEC 6.2's client column); its exits may end the pass, so
+ * such an instance has one message in flight at a time.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -32,6 +36,7 @@
 #include <event2/event.h>
 
 #include "envelope.h"
+#include "filter_result.h"
 #include "log.h"
 #include "msg.h"
 #include "options.h"
@@ -79,6 +84,7 @@ struct qfwd {
 	uint64_t		 id;
 	uint64_t		 sid;		/* --immediate: smtpd session */
 	int			 inpass;	/* counts in ps->inflight */
+	int			 filtering;	/* the client filters run */
 	int			 fd;		/* locked content */
 	char			 base[SPOOL_BASE_MAX];
 	char			 addr[PASS_ADDRMAX];
@@ -91,6 +97,11 @@ static void	 pass_end(struct qpass *);
 static int	 pass_skipped(const struct qpass *, const char *);
 static void	 pass_skip(struct qpass *, const char *);
 static struct qfwd *pass_claim(struct qpass *, const char *, int);
+static int	 pass_go(struct qfwd *);
+static int	 pass_deliver(struct qfwd *);
+static void	 pass_on_chain(struct queue_ctx *, void *,
+		    const struct chain_result *);
+static void	 pass_done(struct qpass *, int);
 static int	 pass_send(struct qfwd *);
 static void	 pass_settle(struct qfwd *);
 static void	 pass_apply(struct qfwd *, uint32_t, uint32_t, const char *,
@@ -256,7 +267,11 @@ pass_next(struct qpass *ps)
 {
 	struct qfwd	*f;
 
-	while (ps->inflight < PASS_WINDOW && ps->i < ps->n) {
+	size_t		 window;
+
+	window = conf_bool(&ps->ctx->boot->conf.inst[ps->inst],
+	    OPT_CLIENT_FILTER) ? 1 : PASS_WINDOW;
+	while (ps->inflight < window && ps->i < ps->n) {
 		if ((f = pass_claim(ps, ps->list[ps->i++].base, 1)) == NULL)
 			continue;
 		ps->claimed++;
@@ -276,12 +291,9 @@ pass_next(struct qpass *ps)
 			continue;
 		}
 		ulog_info(ps->unit, "forwarding [%s]", f->base);
-		if (pass_send(f) == -1) {
-			pass_settle(f);
-			continue;
-		}
-		/* The outcome comes from mta. */
 		ps->inflight++;
+		if (pass_go(f) == -1)
+			ps->inflight--;
 	}
 	if (ps->i == ps->n && ps->inflight == 0)
 		pass_end(ps);
@@ -311,12 +323,121 @@ pass_immediate(struct queue_ctx *ctx, uint32_t inst, const char *base,
 		pass_settle(f);
 		return (0);
 	}
-	if (pass_send(f) == -1) {
-		store_immediate_reply(ctx, sid, MSG_TEMPFAIL,
-		    "452 cannot open the content file");
-		pass_settle(f);
-	}
+	(void)pass_go(f);
 	return (0);
+}
+
+/*
+ * Start f on its way: the --client-filter chain first when there is
+ * one, then mta.  Returns 0 while it is under way (its outcome comes
+ * later), -1 when it is settled already (f is freed).
+ */
+static int
+pass_go(struct qfwd *f)
+{
+	struct qpass	*ps = f->ps;
+
+	if (chain_start(ps->ctx, ps->inst, 1, f->base, SPOOL_BUSY,
+	    pass_on_chain, f) == 0) {
+		f->filtering = 1;
+		return (0);
+	}
+	return (pass_deliver(f));
+}
+
+/* Hand f to mta; 0, or -1 when it could not go (f is settled). */
+static int
+pass_deliver(struct qfwd *f)
+{
+	if (pass_send(f) == 0)
+		return (0);
+	if (f->sid != 0)
+		store_immediate_reply(f->ps->ctx, f->sid, MSG_TEMPFAIL,
+		    "452 cannot open the content file");
+	pass_settle(f);
+	return (-1);
+}
+
+/*
+ * The client filter chain is over (SPEC 6.2): a pass sends the message
+ * with the envelope as the filters left it; an abandon returns it to
+ * ready; a failure makes it ".bad" with the filter's reason and
+ * ReasonCode 550.  An end-of-pass exit claims nothing more this pass.
+ */
+static void
+pass_on_chain(struct queue_ctx *ctx, void *arg, const struct chain_result *r)
+{
+	struct qfwd	*f = arg;
+	struct qpass	*ps = f->ps;
+	char		 err[256], name[SPOOL_NAME_MAX], why[512];
+	char		 reply[ENVELOPE_REASON_MAX + 8];
+	int		 inpass = f->inpass;
+
+	f->filtering = 0;
+	if (r->endpass && inpass)
+		ps->i = ps->n;
+	if (r->action == FILTER_PASS && r->ran) {
+		envelope_free(&f->env);
+		envelope_init(&f->env);
+		if (spool_name(name, sizeof(name), f->base, SPOOL_BUSY) ==
+		    -1 || spool_envelope_load(ps->dirfd, name, &f->env, err,
+		    sizeof(err)) == -1) {
+			log_warnx("queue: cannot read envelope [%s] after the "
+			    "client filter: %s", f->base, err);
+			(void)spool_release(ps->dirfd, f->base);
+			if (f->sid != 0)
+				store_immediate_reply(ctx, f->sid,
+				    MSG_TEMPFAIL, "452 cannot read envelope");
+			pass_settle(f);
+			pass_done(ps, inpass);
+			return;
+		}
+		(void)strlcpy(f->addr, f->env.forward_to_address[0] != '\0' ?
+		    f->env.forward_to_address : ps->forward_to,
+		    sizeof(f->addr));
+	}
+	switch (r->action) {
+	case FILTER_PASS:
+		if (pass_deliver(f) == 0)
+			return;		/* the outcome comes from mta */
+		pass_done(ps, inpass);
+		return;
+	case FILTER_ABANDON:
+		/* The filter may have taken the message away. */
+		if (spool_release(ps->dirfd, f->base) == -1 && errno != ENOENT)
+			log_warn("queue: cannot release [%s]", f->base);
+		if (f->sid != 0)
+			store_immediate_reply(ctx, f->sid, MSG_OK,
+			    "250 message processed");
+		break;
+	default:
+		(void)log_vis(why, sizeof(why), r->reason, strlen(r->reason));
+		log_warnx("forwarding [%s]: failed: client filter: %s",
+		    f->base, why);
+		if (spool_fail(ps->dirfd, f->base, r->reason, 550) == -1)
+			log_warn("queue: cannot fail [%s]", f->base);
+		if (f->sid != 0) {
+			(void)envelope_reason_sanitize(r->reason,
+			    strlen(r->reason), why, sizeof(why));
+			(void)snprintf(reply, sizeof(reply), "452 %s", why);
+			store_immediate_reply(ctx, f->sid, MSG_TEMPFAIL,
+			    reply);
+		}
+		break;
+	}
+	pass_settle(f);
+	pass_done(ps, inpass);
+}
+
+/* A message of the pass (inpass) is settled: go on with the pass. */
+static void
+pass_done(struct qpass *ps, int inpass)
+{
+	if (!inpass)
+		return;
+	ps->inflight--;
+	if (ps->running)
+		pass_next(ps);
 }
 
 /* The pass is over: one more if triggered meanwhile. */
@@ -539,8 +660,6 @@ pass_apply(struct qfwd *f, uint32_t outcome, uint32_t code,
 			    reply);
 		}
 	}
-	if (f->inpass)
-		ps->inflight--;
 	pass_settle(f);
 }
 
@@ -567,6 +686,5 @@ pass_dispatch(struct queue_ctx *ctx, struct msg *m)
 	ps = f->ps;
 	inpass = f->inpass;
 	pass_apply(f, outcome, code, reason, rej, nrej);
-	if (inpass && ps->running)
-		pass_next(ps);
+	pass_done(ps, inpass);
 }

@@ -42,6 +42,9 @@ queue_dispatch(struct chan *ch, struct msg *m, void *arg)
 	case PROC_MTA:
 		pass_dispatch(ctx, m);
 		break;
+	case PROC_LOOKUP:
+		chain_dispatch(ctx, m);
+		break;
 	default:
 		fatalx("queue: unexpected %s from %s", msg_type_name(m->type),
 		    proc_name(ch->peer));
@@ -152,6 +155,7 @@ queue_main(struct proc_boot *boot, struct msgchan *parent)
 	ctx.pid = getpid();
 	RB_INIT(&ctx.msgs);
 	TAILQ_INIT(&ctx.commits);
+	TAILQ_INIT(&ctx.chains);
 	queue_paths(&ctx);
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    queue_dispatch, &ctx);

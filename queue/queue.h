@@ -20,6 +20,7 @@
 struct event;
 struct event_base;
 struct msg;
+struct qchain;
 struct qfwd;
 struct qmsg;
 struct qpass;
@@ -33,6 +34,20 @@ struct queue_spool {
 RB_HEAD(qmsg_tree, qmsg);
 TAILQ_HEAD(qmsg_list, qmsg);
 TAILQ_HEAD(qfwd_list, qfwd);
+TAILQ_HEAD(qchain_list, qchain);
+
+/* What a filter chain came to (chain.c). */
+struct chain_result {
+	int		 action;	/* FILTER_PASS, _ABANDON, _FAIL */
+	int		 rescan;	/* a filter asked for a rescan */
+	int		 endpass;	/* client: end the forwarding pass */
+	int		 ran;		/* a program ran: files may differ */
+	int		 code;		/* 4xx/5xx from the text, or 0 */
+	char		 filter[128];	/* the last filter that ran */
+	char		 response[1001];	/* failure text */
+	char		 reason[1001];	/* logged, into the envelope */
+	char		 reply[1001];	/* server: the client's reply */
+};
 
 struct queue_ctx {
 	struct proc_boot	*boot;
@@ -48,6 +63,8 @@ struct queue_ctx {
 	struct event		*ev_commit;
 	struct qpass		*pass[BOUNDS_INSTANCES];/* by inst */
 	struct qfwd_list	 fwds;		/* awaiting mta */
+	struct qchain_list	 chains;	/* filter chains running */
+	uint64_t		 chainid;	/* of the last filter run */
 	uint64_t		 fwdid;		/* of the last forward */
 	int			 clients;	/* --as-client passes due */
 	int			 client_status;
@@ -73,6 +90,21 @@ void	 store_dispatch(struct queue_ctx *ctx, struct msg *m);
  */
 void	 store_immediate_reply(struct queue_ctx *ctx, uint64_t sid,
 	    uint32_t status, const char *text);
+
+/*
+ * chain.c: run the --filter (client 0, envelope state SPOOL_NEW) or
+ * --client-filter (client 1, SPOOL_BUSY) chain of instance inst on
+ * message base; done(ctx, arg, result) follows from the event loop.
+ * Returns 0, or -1 when the instance has no such filters (done is then
+ * never called).
+ */
+int	 chain_start(struct queue_ctx *ctx, uint32_t inst, int client,
+	    const char *base, int state,
+	    void (*done)(struct queue_ctx *, void *,
+	    const struct chain_result *), void *arg);
+
+/* chain.c: a reply from lookup (MSG_QUEUE_FILTER_RUN); else fatal. */
+void	 chain_dispatch(struct queue_ctx *ctx, struct msg *m);
 
 /*
  * queue.c: log a spool_recover() action (arg is the spool directory or

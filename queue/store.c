@@ -5,7 +5,10 @@
  * with its OFD lock (queue keeps that descriptor) and hand smtpd a second,
  * write-only descriptor.  ENVELOPE and RCPT notifications fill the
  * envelope.  COMMIT: fsync the content, write and fsync "<base>.envelope.new",
- * rename it to ready, and once the spool directory is fsync'd answer 250.
+ * run the --filter chain (chain.c) and, if a program ran, fsync both
+ * files again, rename the envelope to ready, and once the spool directory
+ * is fsync'd answer 250.  A filter failure removes both files and answers
+ * with the filter's text.
  * The directory fsync is shared by every commit of the same event-loop
  * round (group commit).  ROLLBACK or any failure removes both files.
  */
@@ -27,6 +30,7 @@
 
 #include "addr.h"
 #include "envelope.h"
+#include "filter_result.h"
 #include "log.h"
 #include "msg.h"
 #include "options.h"
@@ -52,6 +56,8 @@ struct qmsg {
 	int			 dirfd;
 	int			 fd;		/* locked content descriptor */
 	int			 committing;	/* in ctx->commits */
+	int			 filtering;	/* the filter chain runs */
+	int			 rescan;	/* a filter asked for a pass */
 	int			 bad;		/* errno of a bad field */
 	char			 base[SPOOL_BASE_MAX];
 	struct envelope		 env;
@@ -75,6 +81,9 @@ static void	 store_rcpt(struct queue_ctx *, struct msg *);
 static void	 store_commit(struct queue_ctx *, struct msg *);
 static void	 store_rollback(struct queue_ctx *, struct msg *);
 static void	 store_on_commit(evutil_socket_t, short, void *);
+static void	 store_on_chain(struct queue_ctx *, void *,
+		    const struct chain_result *);
+static void	 store_ready(struct queue_ctx *, struct qmsg *, int);
 
 static int
 qmsg_cmp(struct qmsg *a, struct qmsg *b)
@@ -334,14 +343,13 @@ store_rcpt(struct queue_ctx *ctx, struct msg *m)
 static void
 store_commit(struct queue_ctx *ctx, struct msg *m)
 {
-	struct timeval	 tv = { 0, 0 };
 	struct qmsg	*qm = store_find(ctx, m);
 	char		 err[256];
 	uint64_t	 size;
 	int		 r, saved;
 
 	if (msg_get_u64(m, &size) == -1 || msg_get_end(m) == -1 ||
-	    qm->committing)
+	    qm->committing || qm->filtering)
 		fatalx("queue: bad %s from smtp", msg_type_name(m->type));
 	if (qm->bad != 0) {
 		log_warnx("queue: %s: bad envelope field: %s", qm->base,
@@ -367,6 +375,81 @@ store_commit(struct queue_ctx *ctx, struct msg *m)
 	}
 	ulog_info(store_unit(ctx, qm->inst), "new envelope file [%s%s]",
 	    qm->base, spool_state_suffix(SPOOL_NEW));
+	if (chain_start(ctx, qm->inst, 0, qm->base, SPOOL_NEW, store_on_chain,
+	    qm) == 0) {
+		qm->filtering = 1;
+		return;
+	}
+	store_ready(ctx, qm, 0);
+}
+
+/*
+ * The --filter chain is over (SPEC 4, 6.2): a failure removes the files
+ * and answers with the filter's reply; an abandon answers 250 and keeps
+ * the message only if the filter left its envelope in place; a pass
+ * commits.
+ */
+static void
+store_on_chain(struct queue_ctx *ctx, void *arg, const struct chain_result *r)
+{
+	struct qmsg	*qm = arg;
+	char		 name[SPOOL_NAME_MAX], buf[512];
+	uint64_t	 id = qm->id;
+	uint32_t	 inst = qm->inst;
+
+	qm->filtering = 0;
+	/* Once committed, when the message is unlocked. */
+	qm->rescan = r->rescan;
+	switch (r->action) {
+	case FILTER_FAIL:
+		ulog_info(store_unit(ctx, inst), "rejected by filter: [%s]",
+		    log_vis(buf, sizeof(buf), r->reason, strlen(r->reason)));
+		store_free(ctx, qm, 1);
+		store_reply(ctx, MSG_SMTPD_MESSAGE_COMMIT, id,
+		    r->reply[0] == '5' ? MSG_PERMFAIL : MSG_TEMPFAIL, r->reply,
+		    NULL, -1);
+		if (r->rescan)
+			pass_trigger(ctx, inst, "rescan");
+		break;
+	case FILTER_ABANDON:
+		if (spool_name(name, sizeof(name), qm->base, SPOOL_NEW) == 0 &&
+		    faccessat(qm->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
+		    0) {
+			store_ready(ctx, qm, 1);
+			break;
+		}
+		/* The filter took the message away: nothing remains. */
+		store_free(ctx, qm, 1);
+		store_reply(ctx, MSG_SMTPD_MESSAGE_COMMIT, id, MSG_OK,
+		    R_PROCESSED, NULL, -1);
+		if (r->rescan)
+			pass_trigger(ctx, inst, "rescan");
+		break;
+	default:
+		store_ready(ctx, qm, r->ran);
+		break;
+	}
+}
+
+/*
+ * Make qm a ready message: after a filter program (ran), fsync both files
+ * again since it may have rewritten them; rename the envelope to ready;
+ * the directory fsync and the 250 follow in store_on_commit().
+ */
+static void
+store_ready(struct queue_ctx *ctx, struct qmsg *qm, int ran)
+{
+	struct timeval	 tv = { 0, 0 };
+	char		 name[SPOOL_NAME_MAX];
+
+	if (ran && (spool_name(name, sizeof(name), qm->base,
+	    SPOOL_KIND_CONTENT) == -1 || spool_fsync_file(qm->dirfd,
+	    name) == -1 || spool_name(name, sizeof(name), qm->base,
+	    SPOOL_NEW) == -1 || spool_fsync_file(qm->dirfd, name) == -1)) {
+		log_warn("queue: %s: fsync after the filters", qm->base);
+		store_fail(ctx, qm, R_STORE);
+		return;
+	}
 	if (spool_rename_state(qm->dirfd, qm->base, SPOOL_NEW,
 	    SPOOL_READY) == -1) {
 		log_warn("queue: %s%s: rename", qm->base,
@@ -393,6 +476,7 @@ store_on_commit(evutil_socket_t fd, short ev, void *arg)
 	size_t			 ndirs = 0, i;
 	uint64_t		 id;
 	uint32_t		 inst;
+	int			 rescan;
 
 	while ((qm = TAILQ_FIRST(&ctx->commits)) != NULL) {
 		for (i = 0; i < ndirs && dirs[i] != qm->dirfd; i++)
@@ -411,9 +495,12 @@ store_on_commit(evutil_socket_t fd, short ev, void *arg)
 		}
 		id = qm->id;
 		inst = qm->inst;
+		rescan = qm->rescan;
 		(void)strlcpy(base, qm->base, sizeof(base));
-		/* Frees the receive lock, so that the forward can claim. */
+		/* Frees the receive lock, so that a forward can claim. */
 		store_free(ctx, qm, 0);
+		if (rescan)
+			pass_trigger(ctx, inst, "rescan");
 		if (conf_bool(&ctx->boot->conf.inst[inst], OPT_IMMEDIATE) &&
 		    pass_immediate(ctx, inst, base, id) == 0)
 			continue;
@@ -435,7 +522,7 @@ store_rollback(struct queue_ctx *ctx, struct msg *m)
 {
 	struct qmsg	*qm = store_find(ctx, m);
 
-	if (msg_get_end(m) == -1 || qm->committing)
+	if (msg_get_end(m) == -1 || qm->committing || qm->filtering)
 		fatalx("queue: bad %s from smtp", msg_type_name(m->type));
 	store_free(ctx, qm, 1);
 }

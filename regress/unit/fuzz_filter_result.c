@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for lookup/filter_result.c.  The first byte is the
+ * libFuzzer target for common/filter_result.c.  The first byte is the
  * exit code (255 stands for -1, a program that did not exit), the
  * second's low bit the timeout flag; the rest is the program's stdout.
  * Each input goes through the server, client and verifier parsers, and
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lookup/filter_result.h"
+#include "filter_result.h"
 
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 

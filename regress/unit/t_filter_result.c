@@ -1,5 +1,5 @@
 /*
- * lookup/filter_result.c: every exit code of SPEC 6.2 for --filter and
+ * common/filter_result.c: every exit code of SPEC 6.2 for --filter and
  * --client-filter, the <<...>> and [[...]] texts (two lines, SMTP codes,
  * none, garbage, CR/LF, 8-bit, overlong), timeouts, and the verifier
  * results of SPEC 6.5.
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lookup/filter_result.h"
+#include "filter_result.h"
 #include "t.h"
 
 #define S(s)	(s), strlen(s)

@@ -266,7 +266,8 @@ TEST(options_table_flags)
 	    OPT_FORWARD_TO, OPT_POLL, OPT_CONNECTION_TIMEOUT,
 	    OPT_RESPONSE_TIMEOUT, OPT_FORWARD_TO_ALL, OPT_FORWARD_TO_SOME,
 	    OPT_PROMPT_TIMEOUT, OPT_CLIENT_SMTP_CONFIG, OPT_AS_PROXY,
-	    OPT_IMMEDIATE, OPT_CLIENT_INTERFACE };
+	    OPT_IMMEDIATE, OPT_CLIENT_INTERFACE, OPT_FILTER,
+	    OPT_FILTER_TIMEOUT, OPT_CLIENT_FILTER };
 	size_t	 i, j;
 	int	 id, n;
 
@@ -1260,9 +1261,17 @@ TEST(options_pending)
 	char	 err[1024];
 	int		 r;
 
-	T_EQ_INT(run(ARGS("--filter", "/bin/true"), err, sizeof(err)),
+	T_EQ_INT(run(ARGS("--filter", "/bin/true", "--filter", "exit:0",
+	    "--filter", "file:/bin/true", "--filter-timeout", "5"), err,
+	    sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--filter", "/bin/true", "--filter", "copy:"),
+	    err, sizeof(err)), CONF_EUSAGE);
+	T_EQ_STR(err, "--filter: copy: not supported yet");
+	T_EQ_INT(run(ARGS("--client-filter", "exit:102", "--client-filter",
+	    "/bin/true"), err, sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--client-filter", "mx:"), err, sizeof(err)),
 	    CONF_EUSAGE);
-	T_EQ_STR(err, "--filter: not supported yet");
+	T_EQ_STR(err, "--client-filter: mx: not supported yet");
 	T_EQ_INT(run(ARGS("--in-spool-dir", "/a", "--out-spool-dir", "/b",
 	    "--out-pop"), err, sizeof(err)), CONF_EUSAGE);
 	T_EQ_STR(err, "--pop: not supported yet");
@@ -1310,7 +1319,7 @@ TEST(options_pending)
 	    err, sizeof(err));
 	T_EQ_INT(r, CONF_OK);
 	/* --help and --version skip the checks. */
-	T_EQ_INT(run(ARGS("--help", "--filter", "/bin/true",
+	T_EQ_INT(run(ARGS("--help", "--filter", "copy:",
 	    "--server-tls-required"), err, sizeof(err)), CONF_OK);
 	T_EQ_INT(run(ARGS("--version", "--pop"), err, sizeof(err)), CONF_OK);
 }
