@@ -96,6 +96,8 @@ static const struct msg_sig msg_sigs[] = {
 	SIG(MSG_QUEUE_CLIENT_DONE_NOTIFY,	"u32", NULL),
 	SIG(MSG_QUEUE_FILTER_RUN,		"u32 u32 str str str",
 	    "u32 u32 u32 u32 u32 u32 str str str"),
+	SIG(MSG_SMTPD_RCPT_VERIFY,		"u32 str str str str str str",
+	    "u32 u32 str str str"),
 };
 #undef SIG
 

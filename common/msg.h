@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_VERSION	4
+#define MSG_VERSION	5
 #define MSG_HDRLEN	16
 #define MSG_MAX		16384		/* whole frame, header included */
 #define MSG_F_FD	0x0001
@@ -111,6 +111,15 @@ enum msg_type {
 	 * str reason, str reply (the server's reply line).
 	 */
 	MSG_QUEUE_FILTER_RUN,
+	/*
+	 * smtpd -> lookup: run the address verifier for one RCPT or VRFY
+	 * (SPEC 6.5); id = session id.  u32 inst, str recipient, str MAIL
+	 * FROM ("" for VRFY), str client "ip:port", str our domain, str
+	 * AUTH mechanism in lower case or "none", str SASL id or trust
+	 * keyword.  Reply u32 status (MSG_OK), u32 result (VERIFY_*), str
+	 * full name, str mailbox or address, str text.
+	 */
+	MSG_SMTPD_RCPT_VERIFY,
 	MSG_TYPE__COUNT
 };
 

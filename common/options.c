@@ -228,7 +228,7 @@ static const struct option_def options[OPT__COUNT] = {
 	    OPTF_BASIC, NULL, "allows connections from "
 	    "non-local addresses", NULL, NULL, 0, 0 },
 	[OPT_ADDRESS_VERIFIER] = { "address-verifier", 0, OPTA_STR,
-	    OPTF_PENDING | OPTF_FILE, "<program>", "verifies recipient "
+	    OPTF_FILE, "<program>", "verifies recipient "
 	    "addresses with <program>, net:<host:port> or account:",
 	    NULL, check_verifier, 0, 0 },
 	[OPT_ANONYMOUS] = { "anonymous", 'A', OPTA_OPTIONAL, 0,
@@ -2021,6 +2021,20 @@ config_pending(const struct config *c, char *err, size_t errsz)
 			    "--%s: %.*s: not supported yet", options[id].name,
 			    (int)n - 1, ov->list[i]));
 		}
+	}
+	/* Verifier programs run; net: and account: are not built yet. */
+	for (k = 0; k < c->ninst; k++) {
+		const char	*v;
+		size_t		 n;
+
+		if (!conf_bool(&c->inst[k], OPT_ADDRESS_VERIFIER) ||
+		    (v = conf_str(&c->inst[k], OPT_ADDRESS_VERIFIER)) == NULL ||
+		    !builtin_prefix(v, &n) ||
+		    (n == 5 && strncmp(v, "file:", 5) == 0))
+			continue;
+		return (seterr(err, errsz, CONF_EUSAGE, NULL,
+		    "--address-verifier: %.*s: not supported yet", (int)n - 1,
+		    v));
 	}
 	/* The PROXY protocol is a word of a list, not an option. */
 	for (k = 0; k < c->ninst; k++) {

@@ -1,8 +1,10 @@
 /*
  * The lookup process: entry point and the dispatch of requests.  Filter
- * programs (MSG_QUEUE_FILTER_RUN) run through exec.c, many at once, and
- * their exit code and output are read with filter_result.c; the reply
- * goes back when the program has been reaped (or killed at the timeout).
+ * programs (MSG_QUEUE_FILTER_RUN from queue) and address verifiers
+ * (MSG_SMTPD_RCPT_VERIFY from smtpd) run through exec.c, many at once,
+ * and their exit code and output are read with filter_result.c; the
+ * reply goes back when the program has been reaped (or killed at the
+ * timeout).
  */
 #include <sys/types.h>
 
@@ -31,6 +33,12 @@ struct lookup_filter {
 	uint32_t		 client;	/* --client-filter */
 };
 
+/* An address verifier being run for an smtpd session. */
+struct lookup_verify {
+	struct lookup_ctx	*ctx;
+	uint64_t		 id;
+};
+
 struct lookup_ctx {
 	struct proc_boot	*boot;
 	struct event_base	*base;
@@ -43,6 +51,10 @@ static void	 lookup_filter_run(struct lookup_ctx *, struct msg *);
 static void	 lookup_filter_reply(struct lookup_ctx *, uint64_t,
 		    const struct filter_outcome *);
 static void	 lookup_on_filter_done(void *, const struct exec_result *);
+static void	 lookup_verify_run(struct lookup_ctx *, struct msg *);
+static void	 lookup_verify_reply(struct lookup_ctx *, uint64_t,
+		    const struct verify_outcome *);
+static void	 lookup_on_verify_done(void *, const struct exec_result *);
 static void	 lookup_on_exit(void);
 
 static void
@@ -53,6 +65,12 @@ lookup_dispatch(struct chan *ch, struct msg *m, void *arg)
 	if (ch->peer == PROC_QUEUE && m->type == MSG_QUEUE_FILTER_RUN &&
 	    (m->flags & MSG_F_REPLY) == 0) {
 		lookup_filter_run(ctx, m);
+		msg_done(&ch->m, m);
+		return;
+	}
+	if (ch->peer == PROC_SMTP && m->type == MSG_SMTPD_RCPT_VERIFY &&
+	    (m->flags & MSG_F_REPLY) == 0) {
+		lookup_verify_run(ctx, m);
 		msg_done(&ch->m, m);
 		return;
 	}
@@ -145,6 +163,96 @@ lookup_filter_reply(struct lookup_ctx *ctx, uint64_t id,
 	msg_put_str(q, o->reply);
 	msg_end(q);
 	chan_flush(&ctx->peer[PROC_QUEUE]);
+}
+
+/*
+ * Start the --address-verifier program with SPEC 6.5's six arguments:
+ * recipient, MAIL FROM, client ip:port, domain, mechanism, SASL id.
+ */
+static void
+lookup_verify_run(struct lookup_ctx *ctx, struct msg *m)
+{
+	struct lookup_verify	*v;
+	struct verify_outcome	 o;
+	const struct instconf	*ic;
+	const char		*prog;
+	char			 rcpt[BOUNDS_PATH + 1], from[BOUNDS_PATH + 1];
+	char			 client[128], domain[BOUNDS_DOMAIN + 1];
+	char			 mech[32], id[BOUNDS_DOMAIN + 1], buf[256];
+	char			*argv[8];
+	uint32_t		 inst;
+
+	if (msg_get_u32(m, &inst) == -1 ||
+	    msg_get_str(m, rcpt, sizeof(rcpt)) == -1 ||
+	    msg_get_str(m, from, sizeof(from)) == -1 ||
+	    msg_get_str(m, client, sizeof(client)) == -1 ||
+	    msg_get_str(m, domain, sizeof(domain)) == -1 ||
+	    msg_get_str(m, mech, sizeof(mech)) == -1 ||
+	    msg_get_str(m, id, sizeof(id)) == -1 ||
+	    msg_get_end(m) == -1 || inst >= ctx->boot->conf.ninst ||
+	    m->id == 0)
+		fatalx("lookup: bad %s from smtp", msg_type_name(m->type));
+	ic = &ctx->boot->conf.inst[inst];
+	if (!conf_bool(ic, OPT_ADDRESS_VERIFIER) ||
+	    (prog = conf_str(ic, OPT_ADDRESS_VERIFIER)) == NULL)
+		fatalx("lookup: %s without a verifier",
+		    msg_type_name(m->type));
+	if (strncmp(prog, "file:", 5) == 0)
+		prog += 5;
+	if ((v = calloc(1, sizeof(*v))) == NULL)
+		goto fail;
+	v->ctx = ctx;
+	v->id = m->id;
+	argv[0] = (char *)prog;
+	argv[1] = rcpt;
+	argv[2] = from;
+	argv[3] = client;
+	argv[4] = domain;
+	argv[5] = mech;
+	argv[6] = id;
+	argv[7] = NULL;
+	if (exec_start(ctx->base, prog, argv,
+	    (int)conf_num(ic, OPT_FILTER_TIMEOUT), lookup_on_verify_done,
+	    v) == 0)
+		return;
+	free(v);
+ fail:
+	log_warn("lookup: cannot run %s", log_vis(buf, sizeof(buf), prog,
+	    strlen(prog)));
+	verifier_result(-1, 0, NULL, 0, &o);
+	lookup_verify_reply(ctx, m->id, &o);
+}
+
+static void
+lookup_on_verify_done(void *arg, const struct exec_result *r)
+{
+	struct lookup_verify	*v = arg;
+	struct verify_outcome	 o;
+	char			 buf[EXEC_ERRSTR];
+
+	if (r->error != 0)
+		log_warnx("%s", log_vis(buf, sizeof(buf), r->errstr,
+		    strlen(r->errstr)));
+	verifier_result(exec_exit_code(r), r->timed_out, r->out, r->outlen,
+	    &o);
+	lookup_verify_reply(v->ctx, v->id, &o);
+	free(v);
+}
+
+static void
+lookup_verify_reply(struct lookup_ctx *ctx, uint64_t id,
+    const struct verify_outcome *o)
+{
+	struct msgchan	*q = &ctx->peer[PROC_SMTP].m;
+
+	msg_reply_begin(q, MSG_SMTPD_RCPT_VERIFY, id, -1);
+	msg_put_u32(q, MSG_OK);
+	msg_put_u32(q, (uint32_t)o->result);
+	msg_put_str(q, o->fullname);
+	msg_put_str(q, o->mailbox);
+	msg_put_str(q, o->text);
+	msg_end(q);
+	chan_flush(&ctx->peer[PROC_SMTP]);
 }
 
 /* Leaving (EOF from the parent, or fatal): no program outlives us. */

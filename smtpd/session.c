@@ -13,6 +13,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -26,6 +27,7 @@
 
 #include "addr.h"
 #include "bounds.h"
+#include "filter_result.h"
 #include "io.h"
 #include "log.h"
 #include "msg.h"
@@ -73,9 +75,13 @@ struct session {
 	int			 utf8;		/* a mailbox name has UTF-8 */
 	char			 from[BOUNDS_PATH + 1];
 	char			 authin[BOUNDS_LINE];
-	char			*rcpt;		/* "R<addr>\0" entries */
+	char			*rcpt;		/* "R<addr>\0", "L<mbox>\0" */
 	size_t			 rcptlen, rcptsz;
 	uint32_t		 nrcpt;
+
+	/* The address being verified (RCPT or VRFY). */
+	enum smtp_req		 vkind;
+	int			 vutf8;
 };
 
 static int	 session_cmp(struct session *, struct session *);
@@ -94,7 +100,9 @@ static void	 session_rollback(struct session *);
 static void	 session_commit(struct session *);
 static int	 session_content_flush(struct session *);
 static void	 session_message_clear(struct session *);
-static int	 session_rcpt_add(struct session *, const char *);
+static int	 session_rcpt_add(struct session *, int, const char *);
+static void	 session_verify(struct session *, const struct smtp_request *);
+static void	 session_reply_verify(struct session *, struct msg *);
 static void	 session_proto_conf(struct session *, struct smtp_proto_conf *);
 static void	 session_reply_create(struct session *, struct msg *);
 static void	 session_reply_commit(struct session *, struct msg *);
@@ -405,7 +413,8 @@ session_wait(struct session *s, uint16_t type)
 	s->wait = type;
 	if (s->io != NULL)
 		io_pause(s->io, IO_IN);
-	chan_flush(&s->ctx->peer[PROC_QUEUE]);
+	chan_flush(&s->ctx->peer[type == MSG_SMTPD_RCPT_VERIFY ?
+	    PROC_LOOKUP : PROC_QUEUE]);
 }
 
 /* Forget the message: descriptors, buffers, recipients. */
@@ -468,9 +477,12 @@ session_content_flush(struct session *s)
 	return (s->cerr == 0 ? 0 : -1);
 }
 
-/* Append a recipient ("R" = To-Remote) for the RCPT frames. */
+/*
+ * Append a recipient for the RCPT frames: kind 'R' for To-Remote, 'L'
+ * for To-Local.
+ */
 static int
-session_rcpt_add(struct session *s, const char *addr)
+session_rcpt_add(struct session *s, int kind, const char *addr)
 {
 	char	*p;
 	size_t	 n = strlen(addr) + 2, sz;
@@ -488,7 +500,7 @@ session_rcpt_add(struct session *s, const char *addr)
 		s->rcpt = p;
 		s->rcptsz = sz;
 	}
-	s->rcpt[s->rcptlen] = 'R';
+	s->rcpt[s->rcptlen] = (char)kind;
 	memcpy(s->rcpt + s->rcptlen + 1, addr, n - 1);
 	s->rcptlen += n;
 	s->nrcpt++;
@@ -604,6 +616,98 @@ session_reply_commit(struct session *s, struct msg *m)
 	smtp_proto_reply(&s->proto, SMTP_REQ_DATA_END, (int)status, text);
 }
 
+/*
+ * Ask lookup's address verifier about a RCPT or VRFY address (SPEC 6.5),
+ * with the client's authentication as the engine knows it.
+ */
+static void
+session_verify(struct session *s, const struct smtp_request *req)
+{
+	struct msgchan	*l = &s->ctx->peer[PROC_LOOKUP].m;
+	const char	*id = smtp_proto_auth_id(&s->proto);
+	const char	*am = smtp_proto_auth_mech(&s->proto);
+	char		 mech[32];
+	size_t		 i;
+
+	(void)strlcpy(mech, am != NULL ? am : "none", sizeof(mech));
+	for (i = 0; mech[i] != '\0'; i++)
+		mech[i] = (char)tolower((unsigned char)mech[i]);
+	s->vkind = req->kind;
+	s->vutf8 = req->utf8;
+	msg_begin(l, MSG_SMTPD_RCPT_VERIFY, s->id, -1);
+	msg_put_u32(l, s->inst);
+	msg_put_str(l, req->addr);
+	msg_put_str(l, req->kind == SMTP_REQ_RCPT ? s->from : "");
+	msg_put_str(l, s->peer);
+	msg_put_str(l, s->proto.domain);
+	msg_put_str(l, mech);
+	/* The trust keyword of a trusted client, SPEC 6.5. */
+	msg_put_str(l, id != NULL ? id : s->proto.trusted);
+	msg_end(l);
+	session_wait(s, MSG_SMTPD_RCPT_VERIFY);
+}
+
+/*
+ * The verifier's answer: local and remote recipients join the message
+ * (To-Local with the mailbox, To-Remote with the possibly rewritten
+ * address); VRFY gets the full name or the address.
+ */
+static void
+session_reply_verify(struct session *s, struct msg *m)
+{
+	char		 fullname[FILTER_TEXT_MAX + 1];
+	char		 mailbox[FILTER_TEXT_MAX + 1];
+	char		 text[FILTER_TEXT_MAX + 1];
+	uint32_t	 status, result;
+	int		 st;
+
+	if (msg_get_u32(m, &status) == -1 || msg_get_u32(m, &result) == -1 ||
+	    msg_get_str(m, fullname, sizeof(fullname)) == -1 ||
+	    msg_get_str(m, mailbox, sizeof(mailbox)) == -1 ||
+	    msg_get_str(m, text, sizeof(text)) == -1 ||
+	    msg_get_end(m) == -1 || status != MSG_OK ||
+	    result > VERIFY_ABORT)
+		fatalx("smtp server: bad %s reply from lookup",
+		    msg_type_name(m->type));
+	if (s->flags & SF_GONE) {
+		session_free(s);
+		return;
+	}
+	switch (result) {
+	case VERIFY_LOCAL:
+		st = SMTP_STATUS_LOCAL;
+		break;
+	case VERIFY_REMOTE:
+		st = MSG_OK;
+		break;
+	case VERIFY_TEMP:
+		st = MSG_TEMPFAIL;
+		break;
+	case VERIFY_ABORT:
+		st = SMTP_STATUS_ABORT;
+		break;
+	default:
+		st = MSG_PERMFAIL;
+		break;
+	}
+	if (s->vkind == SMTP_REQ_VRFY) {
+		smtp_proto_reply(&s->proto, SMTP_REQ_VRFY, st,
+		    st == SMTP_STATUS_LOCAL ? fullname : st == MSG_OK ?
+		    mailbox : text);
+		return;
+	}
+	if ((st == SMTP_STATUS_LOCAL || st == MSG_OK) &&
+	    session_rcpt_add(s, st == MSG_OK ? 'R' : 'L', mailbox) == -1) {
+		smtp_proto_reply(&s->proto, SMTP_REQ_RCPT, MSG_TEMPFAIL,
+		    "452 cannot accept more recipients");
+		return;
+	}
+	if ((st == SMTP_STATUS_LOCAL || st == MSG_OK) && s->vutf8)
+		s->utf8 = 1;
+	smtp_proto_reply(&s->proto, SMTP_REQ_RCPT, st,
+	    st == MSG_TEMPFAIL || st == MSG_PERMFAIL ? text : NULL);
+}
+
 void
 session_dispatch(struct smtpd_ctx *ctx, struct msg *m)
 {
@@ -623,6 +727,8 @@ session_dispatch(struct smtpd_ctx *ctx, struct msg *m)
 	gone = (s->flags & SF_GONE) != 0;
 	if (m->type == MSG_SMTPD_MESSAGE_CREATE)
 		session_reply_create(s, m);
+	else if (m->type == MSG_SMTPD_RCPT_VERIFY)
+		session_reply_verify(s, m);
 	else
 		session_reply_commit(s, m);
 	if (gone)
@@ -674,8 +780,13 @@ ops_request(void *arg, const struct smtp_request *req)
 		session_wait(s, MSG_SMTPD_MESSAGE_CREATE);
 		break;
 	case SMTP_REQ_RCPT:
+		if (conf_bool(&s->ctx->boot->conf.inst[s->inst],
+		    OPT_ADDRESS_VERIFIER)) {
+			session_verify(s, req);
+			break;
+		}
 		/* No verifier: every recipient is accepted as remote. */
-		if (session_rcpt_add(s, req->addr) == -1) {
+		if (session_rcpt_add(s, 'R', req->addr) == -1) {
 			smtp_proto_reply(&s->proto, SMTP_REQ_RCPT,
 			    MSG_TEMPFAIL, "452 cannot accept more recipients");
 			break;
@@ -685,6 +796,11 @@ ops_request(void *arg, const struct smtp_request *req)
 		smtp_proto_reply(&s->proto, SMTP_REQ_RCPT, MSG_OK, NULL);
 		break;
 	case SMTP_REQ_VRFY:
+		if (conf_bool(&s->ctx->boot->conf.inst[s->inst],
+		    OPT_ADDRESS_VERIFIER)) {
+			session_verify(s, req);
+			break;
+		}
 		smtp_proto_reply(&s->proto, SMTP_REQ_VRFY, MSG_OK, req->addr);
 		break;
 	case SMTP_REQ_DATA_END:

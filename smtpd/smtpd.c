@@ -40,9 +40,10 @@ smtpd_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
 	struct smtpd_ctx	*ctx = arg;
 
-	if (ch->peer != PROC_QUEUE || (m->flags & MSG_F_REPLY) == 0 ||
-	    (m->type != MSG_SMTPD_MESSAGE_CREATE &&
-	    m->type != MSG_SMTPD_MESSAGE_COMMIT))
+	if ((m->flags & MSG_F_REPLY) == 0 || (ch->peer == PROC_QUEUE ?
+	    m->type != MSG_SMTPD_MESSAGE_CREATE &&
+	    m->type != MSG_SMTPD_MESSAGE_COMMIT : ch->peer != PROC_LOOKUP ||
+	    m->type != MSG_SMTPD_RCPT_VERIFY))
 		fatalx("smtpd: unexpected %s from %s", msg_type_name(m->type),
 		    proc_name(ch->peer));
 	session_dispatch(ctx, m);

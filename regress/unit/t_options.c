@@ -267,7 +267,7 @@ TEST(options_table_flags)
 	    OPT_RESPONSE_TIMEOUT, OPT_FORWARD_TO_ALL, OPT_FORWARD_TO_SOME,
 	    OPT_PROMPT_TIMEOUT, OPT_CLIENT_SMTP_CONFIG, OPT_AS_PROXY,
 	    OPT_IMMEDIATE, OPT_CLIENT_INTERFACE, OPT_FILTER,
-	    OPT_FILTER_TIMEOUT, OPT_CLIENT_FILTER };
+	    OPT_FILTER_TIMEOUT, OPT_CLIENT_FILTER, OPT_ADDRESS_VERIFIER };
 	size_t	 i, j;
 	int	 id, n;
 
@@ -1272,6 +1272,11 @@ TEST(options_pending)
 	T_EQ_INT(run(ARGS("--client-filter", "mx:"), err, sizeof(err)),
 	    CONF_EUSAGE);
 	T_EQ_STR(err, "--client-filter: mx: not supported yet");
+	T_EQ_INT(run(ARGS("--address-verifier", "/usr/local/bin/v"), err,
+	    sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--address-verifier", "account:"), err,
+	    sizeof(err)), CONF_EUSAGE);
+	T_EQ_STR(err, "--address-verifier: account: not supported yet");
 	T_EQ_INT(run(ARGS("--in-spool-dir", "/a", "--out-spool-dir", "/b",
 	    "--out-pop"), err, sizeof(err)), CONF_EUSAGE);
 	T_EQ_STR(err, "--pop: not supported yet");
