@@ -16,9 +16,9 @@
 #include <time.h>
 
 #include "addr.h"
-#include "base64.h"
 #include "bounds.h"
 #include "msg.h"
+#include "sasl.h"
 #include "smtp_proto.h"
 
 /* conf flags */
@@ -33,12 +33,6 @@
 #define SMTP_C_AUTH		0x0100
 #define SMTP_C_TLS		0x0200
 #define SMTP_C_TLSREQ		0x0400
-
-/* SASL mechanisms in progress */
-#define SASL_NONE	0
-#define SASL_PLAIN	1
-#define SASL_LOGIN	2
-#define SASL_CRAM	3
 
 #define R_UNRECOGNIZED	"500 command unrecognized"
 #define R_TOOLONG	"500 line too long"
@@ -105,12 +99,9 @@ static int	 proto_data_dot(struct smtp_proto *, const char *, size_t);
 static void	 proto_data_end(struct smtp_proto *);
 static void	 proto_chunk_end(struct smtp_proto *);
 static int	 proto_can_mail(struct smtp_proto *);
-static int	 proto_mech_allowed(const struct smtp_proto *, const char *);
 static void	 proto_sasl_end(struct smtp_proto *);
-static void	 proto_sasl_input(struct smtp_proto *, const char *, size_t,
-		    int);
-static void	 proto_sasl_request(struct smtp_proto *, const char *,
-		    const char *, const char *);
+static void	 proto_sasl_result(struct smtp_proto *, int);
+static void	 proto_sasl_request(struct smtp_proto *);
 static void	 cmd_ehlo(struct smtp_proto *, char *);
 static void	 cmd_helo(struct smtp_proto *, char *);
 static char	*proto_path_args(struct smtp_proto *, char *, const char *,
@@ -452,9 +443,10 @@ smtp_proto_line(struct smtp_proto *p, const char *line, size_t len)
 	n = len - 1;
 	if (n > 0 && line[n - 1] == '\r')
 		n--;
-	if (p->state == SMTP_ST_SASL)
-		proto_sasl_input(p, line, n, 0);
-	else
+	if (p->state == SMTP_ST_SASL) {
+		p->state = SMTP_ST_CMD;
+		proto_sasl_result(p, sasl_step(&p->sasl, line, n));
+	} else
 		proto_command(p, line, n);
 	if (p->drop) {
 		p->drop = 0;
@@ -1087,40 +1079,18 @@ smtp_proto_tls_done(struct smtp_proto *p, const char *cipher)
 		p->state = SMTP_ST_CMD;
 }
 
-/* True if mech (upper case) is in the list allowed now. */
-static int
-proto_mech_allowed(const struct smtp_proto *p, const char *mech)
-{
-	const char	*list, *s;
-	size_t		 n, mlen = strlen(mech);
-
-	list = p->tls ? p->mechs_tls : p->mechs;
-	for (s = list; *s != '\0'; s += n) {
-		while (*s == ' ')
-			s++;
-		n = strcspn(s, " ");
-		if (n == mlen && strncasecmp(s, mech, n) == 0)
-			return (1);
-	}
-	return (0);
-}
-
 static void
 proto_sasl_end(struct smtp_proto *p)
 {
-	p->sasl = SASL_NONE;
-	p->sasl_step = 0;
-	explicit_bzero(p->sasl_user, sizeof(p->sasl_user));
+	sasl_clear(&p->sasl);
 }
 
 static void
 cmd_auth(struct smtp_proto *p, char *args)
 {
-	char		 raw[BOUNDS_DOMAIN + 32];
-	char		 enc[sizeof(p->challenge) * 4 / 3 + 8];
-	char		*mech, *initial;
-	size_t		 i;
-	int		 n;
+	char	*mech, *initial;
+	time_t	 now;
+	int	 r;
 
 	if ((p->conf & SMTP_C_AUTH) == 0) {
 		proto_send(p, R_NOTIMPL);
@@ -1153,180 +1123,73 @@ cmd_auth(struct smtp_proto *p, char *args)
 			return;
 		}
 	}
-	if (strlen(mech) >= sizeof(p->authmech)) {
-		proto_fail(p, R_BADMECH);
-		return;
-	}
-	for (i = 0; mech[i] != '\0'; i++)
-		p->authmech[i] = (mech[i] >= 'a' && mech[i] <= 'z') ?
-		    (char)(mech[i] - 'a' + 'A') : mech[i];
-	p->authmech[i] = '\0';
-	if (!proto_mech_allowed(p, p->authmech)) {
-		p->authmech[0] = '\0';
-		proto_fail(p, R_BADMECH);
-		return;
-	}
-	if (strcmp(p->authmech, "PLAIN") == 0)
-		p->sasl = SASL_PLAIN;
-	else if (strcmp(p->authmech, "LOGIN") == 0)
-		p->sasl = SASL_LOGIN;
-	else if (strncmp(p->authmech, "CRAM-", 5) == 0)
-		p->sasl = SASL_CRAM;
-	else {
-		p->authmech[0] = '\0';
-		proto_fail(p, R_BADMECH);
-		return;
-	}
-	p->sasl_step = 0;
-	if (initial != NULL) {
-		if (p->sasl == SASL_CRAM) {
-			proto_sasl_end(p);
-			p->authmech[0] = '\0';
-			proto_fail(p, R_SYNTAX);
-			return;
-		}
-		proto_sasl_input(p, initial, strlen(initial), 1);
-		return;
-	}
-	p->state = SMTP_ST_SASL;
-	switch (p->sasl) {
-	case SASL_PLAIN:
-		proto_send(p, "334 ");
-		break;
-	case SASL_LOGIN:
-		proto_send(p, "334 VXNlcm5hbWU6");	/* "Username:" */
-		break;
-	default:
-		/* CRAM: "<random.time@domain>" */
-		n = snprintf(raw, sizeof(raw), "<%u.%lld@%s>",
-		    (unsigned int)arc4random(),
-		    (long long)(p->ops->now != NULL ? p->ops->now(p->arg) :
-		    time(NULL)), p->domain);
-		if (n < 0 || (size_t)n >= sizeof(raw) ||
-		    (size_t)n >= sizeof(p->challenge) ||
-		    base64_encode(raw, (size_t)n, enc, sizeof(enc)) == -1) {
-			proto_sasl_end(p);
-			p->state = SMTP_ST_CMD;
-			proto_send(p, R_AUTHTEMP);
-			return;
-		}
-		memcpy(p->challenge, raw, (size_t)n + 1);
-		proto_sendf(p, "334 %s", enc);
-		break;
-	}
+	now = p->ops->now != NULL ? p->ops->now(p->arg) : time(NULL);
+	r = sasl_start(&p->sasl, p->tls ? p->mechs_tls : p->mechs, mech,
+	    initial, initial != NULL ? strlen(initial) : 0, p->domain, now);
+	(void)strlcpy(p->authmech, sasl_mech(&p->sasl), sizeof(p->authmech));
+	proto_sasl_result(p, r);
 }
 
-/*
- * A SASL response: the initial response of AUTH (initial set; "=" is an
- * empty one) or a line in SASL state.
- */
+/* Act on a result of sasl_start() or sasl_step(), in command state. */
 static void
-proto_sasl_input(struct smtp_proto *p, const char *line, size_t len,
-    int initial)
+proto_sasl_result(struct smtp_proto *p, int r)
 {
-	char	 buf[BOUNDS_LINE];
-	char	*id, *secret, *authzid;
-	size_t	 n = 0;
-	ssize_t	 dn;
-
-	p->state = SMTP_ST_CMD;
-	if (!initial && len == 1 && line[0] == '*') {
-		proto_sasl_end(p);
-		p->authmech[0] = '\0';
-		proto_send(p, R_AUTHCANCEL);
+	switch (r) {
+	case SASL_CHALLENGE:
+		p->state = SMTP_ST_SASL;
+		proto_sendf(p, "334 %s", sasl_challenge(&p->sasl));
 		return;
-	}
-	if (initial && len == 1 && line[0] == '=')
-		n = 0;
-	else if ((dn = base64_decode(line, len, buf, sizeof(buf) - 1, 0)) ==
-	    -1) {
-		proto_sasl_end(p);
-		p->authmech[0] = '\0';
-		proto_fail(p, R_BADB64);
+	case SASL_DONE:
+		proto_sasl_request(p);
 		return;
-	} else
-		n = (size_t)dn;
-	buf[n] = '\0';
-	switch (p->sasl) {
-	case SASL_PLAIN:
-		/* authzid NUL authcid NUL passwd */
-		authzid = buf;
-		if ((id = memchr(buf, '\0', n)) == NULL)
-			goto bad;
-		id++;
-		if ((secret = memchr(id, '\0', n - (size_t)(id - buf))) ==
-		    NULL)
-			goto bad;
-		secret++;
-		if (memchr(secret, '\0', n - (size_t)(secret - buf)) != NULL)
-			goto bad;
-		proto_sasl_request(p, authzid, id, secret);
-		break;
-	case SASL_LOGIN:
-		if (memchr(buf, '\0', n) != NULL)
-			goto bad;
-		if (p->sasl_step == 0) {
-			if (n >= sizeof(p->sasl_user)) {
-				proto_sasl_end(p);
-				p->authmech[0] = '\0';
-				proto_send(p, R_AUTHFAIL);
-				break;
-			}
-			memcpy(p->sasl_user, buf, n + 1);
-			p->sasl_step = 1;
-			p->state = SMTP_ST_SASL;
-			/* "Password:" */
-			proto_send(p, "334 UGFzc3dvcmQ6");
-			break;
-		}
-		proto_sasl_request(p, "", p->sasl_user, buf);
-		break;
-	case SASL_CRAM:
-		/* "<id> <hex digest>", split at the last space */
-		if (memchr(buf, '\0', n) != NULL ||
-		    (secret = strrchr(buf, ' ')) == NULL)
-			goto bad;
-		*secret++ = '\0';
-		proto_sasl_request(p, "", buf, secret);
-		break;
+	case SASL_ETEMP:
+		proto_sasl_end(p);
+		proto_send(p, R_AUTHTEMP);
+		return;
 	default:
-		goto bad;
+		break;
 	}
-	explicit_bzero(buf, sizeof(buf));
-	return;
- bad:
-	explicit_bzero(buf, sizeof(buf));
 	proto_sasl_end(p);
 	p->authmech[0] = '\0';
-	proto_fail(p, R_BADRESP);
+	switch (r) {
+	case SASL_CANCEL:
+		proto_send(p, R_AUTHCANCEL);
+		break;
+	case SASL_EBADMECH:
+		proto_fail(p, R_BADMECH);
+		break;
+	case SASL_ESYNTAX:
+		proto_fail(p, R_SYNTAX);
+		break;
+	case SASL_EBASE64:
+		proto_fail(p, R_BADB64);
+		break;
+	case SASL_EFAIL:
+		proto_send(p, R_AUTHFAIL);
+		break;
+	default:
+		proto_fail(p, R_BADRESP);
+		break;
+	}
 }
 
-/* Credentials complete: ask lookup. */
+/* Credentials complete: ask lookup, then wipe them. */
 static void
-proto_sasl_request(struct smtp_proto *p, const char *authzid, const char *id,
-    const char *secret)
+proto_sasl_request(struct smtp_proto *p)
 {
 	struct smtp_request	 req;
-	int			 cram = p->sasl == SASL_CRAM;
 
-	if (strlcpy(p->authid, id, sizeof(p->authid)) >= sizeof(p->authid)) {
-		p->authid[0] = '\0';
-		p->authmech[0] = '\0';
-		proto_sasl_end(p);
-		proto_send(p, R_AUTHFAIL);
-		return;
-	}
+	/* sasl.c bounds the id to BOUNDS_DOMAIN octets */
+	(void)strlcpy(p->authid, p->sasl.id, sizeof(p->authid));
 	memset(&req, 0, sizeof(req));
 	req.kind = SMTP_REQ_AUTH;
 	req.mech = p->authmech;
-	req.authzid = authzid;
+	req.authzid = p->sasl.authzid;
 	req.id = p->authid;
-	req.secret = secret;
-	req.challenge = cram ? p->challenge : "";
-	p->sasl = SASL_NONE;
+	req.secret = p->sasl.secret;
+	req.challenge = sasl_cram_challenge(&p->sasl);
 	proto_request(p, &req);
-	/* the caller wipes secret; the LOGIN user name goes too */
-	explicit_bzero(p->sasl_user, sizeof(p->sasl_user));
+	proto_sasl_end(p);
 }
 
 int
@@ -1462,5 +1325,4 @@ void
 smtp_proto_clear(struct smtp_proto *p)
 {
 	proto_sasl_end(p);
-	explicit_bzero(p->challenge, sizeof(p->challenge));
 }

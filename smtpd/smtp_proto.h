@@ -30,6 +30,7 @@
 #include <time.h>
 
 #include "bounds.h"
+#include "sasl.h"
 
 #define SMTP_PROTO_MAXERRORS	8	/* protocol errors before closing */
 
@@ -192,11 +193,7 @@ struct smtp_proto {
 	const char		*chunk_err;	/* reply after the octets */
 	int			 chunk_errcount;
 
-	/* SASL */
-	int			 sasl;		/* SASL_* in smtp_proto.c */
-	int			 sasl_step;
-	char			 sasl_user[BOUNDS_DOMAIN + 1];
-	char			 challenge[BOUNDS_DOMAIN + 64];
+	struct sasl		 sasl;		/* AUTH exchange */
 };
 
 /* Set up p; nothing is sent yet.  ops and arg must outlive p. */
