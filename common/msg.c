@@ -98,6 +98,16 @@ static const struct msg_sig msg_sigs[] = {
 	    "u32 u32 u32 u32 u32 u32 str str str"),
 	SIG(MSG_SMTPD_RCPT_VERIFY,		"u32 str str str str str str",
 	    "u32 u32 str str str"),
+	SIG(MSG_SMTPD_SESSION_CHECK,		"u32 str", "u32 str str"),
+	SIG(MSG_SMTPD_AUTH_CHECK,		"u32 str str str str str str",
+	    "u32 str"),
+	SIG(MSG_POP_SESSION_CHECK,		"u32 str", "u32 str str"),
+	SIG(MSG_POP_AUTH_CHECK,			"u32 str str str str str str",
+	    "u32 str"),
+	SIG(MSG_LOOKUP_PAM_CHECK,		"str str", "u32"),
+	SIG(MSG_MTA_CLIENT_SECRET,		"u32 str", "u32 u32 str data"),
+	SIG(MSG_LOOKUP_SECRETS_OPEN,		"str", "u32 fd?"),
+	SIG(MSG_QUEUE_POLL_RUN,			"u32 str str", "u32 u32"),
 };
 #undef SIG
 

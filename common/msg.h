@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_VERSION	5
+#define MSG_VERSION	6
 #define MSG_HDRLEN	16
 #define MSG_MAX		16384		/* whole frame, header included */
 #define MSG_F_FD	0x0001
@@ -120,6 +120,59 @@ enum msg_type {
 	 * full name, str mailbox or address, str text.
 	 */
 	MSG_SMTPD_RCPT_VERIFY,
+	/*
+	 * smtpd -> lookup, before the greeting; id = session id.  u32
+	 * inst, str client IP (no port).  Reply u32 status (MSG_OK: serve;
+	 * MSG_PERMFAIL: drop the client without a reply, DNSBL), str trust
+	 * keyword of a trusted client ("" if none, secrets "server none"),
+	 * str AUTH mechanisms the secrets allow (upper case, space
+	 * separated, SPEC 4; "" for none or without --server-auth).
+	 */
+	MSG_SMTPD_SESSION_CHECK,
+	/*
+	 * smtpd -> lookup: check SASL credentials against --server-auth;
+	 * id = session id.  u32 inst, str mechanism (upper case), str
+	 * authzid, str id, str secret (password, or the hex digest for
+	 * CRAM-*), str challenge sent (CRAM-*, else ""), str client IP.
+	 * Reply u32 status (MSG_OK: authenticated; MSG_PERMFAIL: wrong;
+	 * MSG_TEMPFAIL: could not check), str kind of the secret tried
+	 * ("plain", "md5", "pam", or "" when there was none) for the log.
+	 */
+	MSG_SMTPD_AUTH_CHECK,
+	/* pop -> lookup: as the two above, against --pop-auth. */
+	MSG_POP_SESSION_CHECK,
+	MSG_POP_AUTH_CHECK,
+	/*
+	 * lookup -> parent: a PAM check (service "emailrelay") for pam:
+	 * secrets; id = lookup's request id.  str user, str password.
+	 * Reply u32 status (MSG_OK, MSG_PERMFAIL wrong, MSG_TEMPFAIL could
+	 * not check).
+	 */
+	MSG_LOOKUP_PAM_CHECK,
+	/*
+	 * mta -> lookup: the client account for --client-auth; id = mta's
+	 * request id.  u32 inst, str ClientAccountSelector ("" for none).
+	 * Reply u32 status (MSG_OK; MSG_PERMFAIL: no account for that
+	 * selector; MSG_TEMPFAIL: secrets unreadable), u32 kind (SECRET_*
+	 * of common/secrets.h; SECRET_NONE: do not authenticate), str id,
+	 * data secret (password, 32-byte md5 state, or the XOAUTH2 initial
+	 * response).
+	 */
+	MSG_MTA_CLIENT_SECRET,
+	/*
+	 * lookup -> parent: open a secrets file that changed (lookup runs
+	 * without the rights to read it, SPEC 7); id = lookup's request
+	 * id.  str path, which must be one the configuration names.  Reply
+	 * u32 status (MSG_OK with the fd, O_RDONLY; else an errno value).
+	 */
+	MSG_LOOKUP_SECRETS_OPEN,
+	/*
+	 * queue -> lookup: run a --poll-run program once (SPEC 6.4); id =
+	 * queue's request id.  u32 inst, str program path, str spool
+	 * directory.  Reply u32 status (MSG_OK ran, MSG_TEMPFAIL could not
+	 * run or timed out), u32 exit status.
+	 */
+	MSG_QUEUE_POLL_RUN,
 	MSG_TYPE__COUNT
 };
 
