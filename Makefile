@@ -7,10 +7,10 @@ BINDIR	 = $(PREFIX)/sbin
 MANDIR	 = $(PREFIX)/share/man
 
 CC	?= cc
-PKGS	 = libevent libtls libbsd-overlay libcares
+PKGS	 = libevent libtls libbsd-overlay libcares libcrypto
 # Debian packages that provide PKGS, libpam and the test tools.
 DEBS	 = pkg-config libevent-dev libtls-dev libbsd-dev libc-ares-dev \
-	   libpam0g-dev
+	   libpam0g-dev libssl-dev
 TESTDEBS = python3 python3-pytest mandoc swaks clang libclang-rt-14-dev \
 	   openssl procps strace iproute2 openssh-server openssh-client
 
@@ -44,7 +44,7 @@ LDLIBS	 = $(PKG_LIBS) $(PAM_LIBS)
 
 COMMON_SRCS := $(wildcard common/*.c)
 PROC_SRCS   := $(wildcard smtpd/*.c queue/*.c mta/*.c pop/*.c \
-		lookup/*.c control/*.c) parent.c
+		lookup/*.c control/*.c) parent.c parent_auth.c
 UNIT_SRCS   := $(wildcard regress/unit/t_*.c)
 FUZZ_SRCS   := $(wildcard regress/unit/fuzz_*.c)
 

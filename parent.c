@@ -200,7 +200,7 @@ check_setup(struct parent *p)
 			return (-1);
 		}
 	}
-	return (0);
+	return (parent_auth_check(&p->conf));
 }
 
 static const char *
@@ -725,6 +725,8 @@ parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 		parent_shutdown(p, (int)u);
 		break;
 	default:
+		if (parent_auth_dispatch(ch, m, p->base, &p->conf))
+			break;
 		fatalx("parent: unexpected %s from %s",
 		    msg_type_name(m->type), proc_name(ch->peer));
 	}

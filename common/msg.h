@@ -66,7 +66,8 @@ enum msg_type {
 	 * CREATE: u32 inst, u64 SIZE= (0 if none); reply u32 status,
 	 * str reply text, str base name, + fd of the content file (O_WRONLY)
 	 * when MSG_OK.  ENVELOPE: u32 body (ADDR_BODY_*), u32 utf8 mailbox
-	 * names, str from, str client IP, str SASL id, str AUTH= (xtext).
+	 * names, str from, str client IP, str SASL id or trust keyword, str
+	 * AUTH= (xtext), str the client's verified certificate (PEM, or "").
 	 * RCPT: u32 count, data: count entries "L<mailbox>\0" (To-Local) or
 	 * "R<address>\0" (To-Remote); as many frames as needed.  COMMIT:
 	 * u64 content octets; reply u32 status, str reply text for the

@@ -298,11 +298,11 @@ static const struct option_def options[OPT__COUNT] = {
 	    "m:<list>;x:<list> (and a:, d: once TLS is active)",
 	    NULL, check_auth_config, 0, 0 },
 	[OPT_SERVER_AUTH] = { "server-auth", 'S', OPTA_STR,
-	    OPTF_PENDING | OPTF_FILE, "<file>", "the secrets file for "
+	    OPTF_FILE, "<file>", "the secrets file for "
 	    "authenticating SMTP clients, or pam:",
 	    NULL, check_secrets, 0, 0 },
 	[OPT_SERVER_AUTH_CONFIG] = { "server-auth-config", 0, OPTA_STR,
-	    OPTF_PENDING, "<config>", "server AUTH mechanisms: "
+	    0, "<config>", "server AUTH mechanisms: "
 	    "m:<list>;x:<list> (and a:, d: once TLS is active)",
 	    NULL, check_auth_config, 0, 0 },
 	/* tls */
@@ -329,24 +329,24 @@ static const struct option_def options[OPT__COUNT] = {
 	[OPT_CLIENT_TLS_VERIFY_NAME] = { "client-tls-verify-name", 0,
 	    OPTA_STR, OPTF_PENDING, "<cname>", "the name required in the "
 	    "remote server's certificate", NULL, check_name, 0, 0 },
-	[OPT_SERVER_TLS] = { "server-tls", 'K', OPTA_NONE, OPTF_PENDING,
+	[OPT_SERVER_TLS] = { "server-tls", 'K', OPTA_NONE, 0,
 	    NULL, "offers STARTTLS for SMTP and STLS for POP",
 	    NULL, NULL, 0, 0 },
 	[OPT_SERVER_TLS_CONNECTION] = { "server-tls-connection", 0,
-	    OPTA_NONE, OPTF_PENDING, NULL, "uses implicit TLS for incoming "
+	    OPTA_NONE, 0, NULL, "uses implicit TLS for incoming "
 	    "connections (port 465 style)", NULL, NULL, 0, 0 },
 	[OPT_SERVER_TLS_REQUIRED] = { "server-tls-required", 0, OPTA_NONE,
-	    OPTF_PENDING, NULL, "requires TLS before mail or "
+	    0, NULL, "requires TLS before mail or "
 	    "authentication", NULL, NULL, 0, 0 },
 	[OPT_SERVER_TLS_CERTIFICATE] = { "server-tls-certificate", 0,
-	    OPTA_STR, OPTF_PENDING | OPTF_REPEAT | OPTF_FILE, "<pem-file>",
+	    OPTA_STR, OPTF_REPEAT | OPTF_FILE, "<pem-file>",
 	    "the server key and certificate (twice: key file, then "
 	    "certificate file)", NULL, check_path, 0, 0 },
 	[OPT_SERVER_TLS_VERIFY] = { "server-tls-verify", 0, OPTA_STR,
-	    OPTF_PENDING | OPTF_FILE, "<ca-list>", "requires client "
+	    OPTF_FILE, "<ca-list>", "requires client "
 	    "certificates signed by a CA in the file, directory or "
 	    "<default>", NULL, check_verify, 0, 0 },
-	[OPT_TLS_CONFIG] = { "tls-config", '9', OPTA_STR, OPTF_PENDING,
+	[OPT_TLS_CONFIG] = { "tls-config", '9', OPTA_STR, 0,
 	    "<options>", "TLS options: tlsv1.2 for a minimum version, "
 	    "-tlsv1.3 for a maximum version", NULL, check_tls_config, 0, 0 },
 	/* process */

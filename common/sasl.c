@@ -3,6 +3,7 @@
  */
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,125 @@ sasl_mech_allowed(const char *list, const char *mech)
 		n = strcspn(s, " ");
 		if (n == mlen && strncasecmp(s, mech, n) == 0)
 			return (1);
+	}
+	return (0);
+}
+
+/*
+ * Find the list of kind k ('m', 'x', 'a' or 'd') in an auth config:
+ * *p and *n are its names (after "k:"); returns 1 if it is there.
+ */
+static int
+sasl_conf_list(const char *config, int k, const char **p, size_t *n)
+{
+	const char	*s;
+	size_t		 len;
+	int		 found = 0;
+
+	for (s = config; s != NULL && *s != '\0'; s += len) {
+		s += strspn(s, "; ");
+		len = strcspn(s, ";");
+		if (len >= 2 && s[1] == ':' && tolower((unsigned char)s[0]) ==
+		    k) {
+			/* The last one given counts. */
+			*p = s + 2;
+			*n = len - 2;
+			found = 1;
+		}
+	}
+	return (found);
+}
+
+/* Is mech (mlen octets) one of the names in list (n octets)? */
+static int
+sasl_in_conf(const char *list, size_t n, const char *mech, size_t mlen)
+{
+	size_t	 i = 0, w;
+
+	while (i < n) {
+		while (i < n && strchr(", \t", list[i]) != NULL)
+			i++;
+		for (w = 0; i + w < n && strchr(", \t", list[i + w]) == NULL;
+		    w++)
+			;
+		if (w > 0 && w == mlen && strncasecmp(list + i, mech, w) == 0)
+			return (1);
+		i += w;
+	}
+	return (0);
+}
+
+/* Append mech (mlen octets) to out in upper case. */
+static int
+sasl_out_add(char *out, size_t outsz, size_t *len, const char *mech,
+    size_t mlen)
+{
+	size_t	 i;
+
+	if (*len + (*len > 0) + mlen + 1 > outsz)
+		return (-1);
+	if (*len > 0)
+		out[(*len)++] = ' ';
+	for (i = 0; i < mlen; i++)
+		out[(*len)++] = (char)toupper((unsigned char)mech[i]);
+	out[*len] = '\0';
+	return (0);
+}
+
+int
+sasl_mech_filter(const char *offered, const char *config, int tls,
+    char *out, size_t outsz)
+{
+	const char	*keep = NULL, *drop = NULL, *s, *w;
+	size_t		 nkeep = 0, ndrop = 0, n, len = 0, i, wl;
+	int		 haskeep, hasdrop, ka = 'm', kd = 'x';
+
+	if (outsz == 0)
+		return (-1);
+	out[0] = '\0';
+	if (tls && (sasl_conf_list(config, 'a', &s, &n) ||
+	    sasl_conf_list(config, 'd', &s, &n))) {
+		ka = 'a';
+		kd = 'd';
+	}
+	haskeep = sasl_conf_list(config, ka, &keep, &nkeep);
+	hasdrop = sasl_conf_list(config, kd, &drop, &ndrop);
+	if (!haskeep) {
+		/* Everything offered, in its order, less the dropped. */
+		for (s = offered; *s != '\0'; s += n) {
+			s += strspn(s, " ");
+			if ((n = strcspn(s, " ")) == 0)
+				break;
+			if (hasdrop && sasl_in_conf(drop, ndrop, s, n))
+				continue;
+			if (sasl_out_add(out, outsz, &len, s, n) == -1)
+				return (-1);
+		}
+		return (0);
+	}
+	/* The kept ones in the configuration's order, if offered. */
+	for (i = 0; i < nkeep; i += wl) {
+		while (i < nkeep && strchr(", \t", keep[i]) != NULL)
+			i++;
+		w = keep + i;
+		for (wl = 0; i + wl < nkeep && strchr(", \t", w[wl]) == NULL;
+		    wl++)
+			;
+		if (wl == 0)
+			break;
+		if (hasdrop && sasl_in_conf(drop, ndrop, w, wl))
+			continue;
+		for (s = offered; *s != '\0'; s += n) {
+			s += strspn(s, " ");
+			if ((n = strcspn(s, " ")) == 0)
+				break;
+			if (n == wl && strncasecmp(s, w, n) == 0)
+				break;
+		}
+		if (n == 0 || *s == '\0' || sasl_in_conf(out, len, w, wl))
+			continue;
+		if (sasl_out_add(out, outsz, &len, w, wl) == -1)
+			return (-1);
 	}
 	return (0);
 }

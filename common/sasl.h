@@ -58,6 +58,20 @@ struct sasl {
 int	 sasl_mech_allowed(const char *list, const char *mech);
 
 /*
+ * The mechanisms to offer out of offered (space separated, in order)
+ * under an --server-auth-config or --client-auth-config value (NULL or
+ * "" for none): before TLS its "m:" list (when given, even empty) keeps
+ * only the mechanisms it names, in its order, and its "x:" list removes
+ * some; once TLS is active (tls non-zero) the "a:" and "d:" lists do the
+ * same instead when either is given, else "m:" and "x:" still apply.
+ * Names in the lists are separated by commas or blanks, any case.  The
+ * result (upper case, space separated, "" for none) goes into out.
+ * Returns 0, or -1 when it does not fit.
+ */
+int	 sasl_mech_filter(const char *offered, const char *config, int tls,
+	    char *out, size_t outsz);
+
+/*
  * Start an exchange for mech (any case) if it is in list.  initial is the
  * initial response (len octets, "=" for an empty one), or NULL for none;
  * host and now make the CRAM challenge "<random.now@host>".  Ends any

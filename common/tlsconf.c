@@ -13,6 +13,7 @@
 
 #include <tls.h>
 
+#include "options.h"
 #include "tlsconf.h"
 
 #define CERT_BEGIN	"-----BEGIN CERTIFICATE-----"
@@ -540,4 +541,83 @@ fail:
 	tls_config_clear_keys(cfg);
 	tls_config_free(cfg);
 	return (NULL);
+}
+
+/* Key, certificate and CA of one side from the instance's options. */
+static int
+tlsconf_inst_pem(const struct instconf *ic, enum opt_id certopt,
+    enum opt_id caopt, struct tlsconf_pem *pem, char *err, size_t errlen)
+{
+	const struct optval	*ov = &ic->opt[certopt];
+	const char		*ca;
+	const char *const	*files;
+	size_t			 n;
+
+	memset(pem, 0, sizeof(*pem));
+	if (ov->set && ov->nlist > 0) {
+		files = (const char *const *)ov->list;
+		n = ov->nlist;
+		if (n > 2) {
+			/* The last two given, as options repeat. */
+			files += n - 2;
+			n = 2;
+		}
+		if (tlsconf_load_cert(pem, files, n, err, errlen) == -1)
+			return (-1);
+	}
+	if ((ca = conf_str(ic, caopt)) != NULL && *ca != '\0' &&
+	    tlsconf_load_ca(pem, ca, err, errlen) == -1) {
+		tlsconf_free(pem);
+		return (-1);
+	}
+	return (0);
+}
+
+struct tls *
+tlsconf_server_inst(const struct instconf *ic, char *err, size_t errlen)
+{
+	struct tlsconf_pem	 pem;
+	struct tls		*ctx;
+	const char		*errstr;
+	uint32_t		 protocols;
+
+	if (tlsconf_protocols(conf_str(ic, OPT_TLS_CONFIG), &protocols,
+	    &errstr) == -1) {
+		(void)snprintf(err, errlen, "--tls-config: %s", errstr);
+		return (NULL);
+	}
+	if (!ic->opt[OPT_SERVER_TLS_CERTIFICATE].set) {
+		(void)snprintf(err, errlen, "--server-tls-certificate is "
+		    "needed for a tls server");
+		return (NULL);
+	}
+	if (tlsconf_inst_pem(ic, OPT_SERVER_TLS_CERTIFICATE,
+	    OPT_SERVER_TLS_VERIFY, &pem, err, errlen) == -1)
+		return (NULL);
+	ctx = tlsconf_server(&pem, protocols, pem.ca != NULL ?
+	    TLSCONF_CLIENT_CERT_REQUIRED : 0, err, errlen);
+	tlsconf_free(&pem);
+	return (ctx);
+}
+
+struct tls_config *
+tlsconf_client_inst(const struct instconf *ic, int *chain, char *err,
+    size_t errlen)
+{
+	struct tlsconf_pem	 pem;
+	struct tls_config	*cfg;
+	const char		*errstr;
+	uint32_t		 protocols;
+
+	if (tlsconf_protocols(conf_str(ic, OPT_TLS_CONFIG), &protocols,
+	    &errstr) == -1) {
+		(void)snprintf(err, errlen, "--tls-config: %s", errstr);
+		return (NULL);
+	}
+	if (tlsconf_inst_pem(ic, OPT_CLIENT_TLS_CERTIFICATE,
+	    OPT_CLIENT_TLS_VERIFY, &pem, err, errlen) == -1)
+		return (NULL);
+	cfg = tlsconf_client(&pem, protocols, chain, err, errlen);
+	tlsconf_free(&pem);
+	return (cfg);
 }

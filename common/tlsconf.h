@@ -114,4 +114,24 @@ struct tls *tlsconf_server(const struct tlsconf_pem *pem, uint32_t protocols,
 struct tls_config *tlsconf_client(const struct tlsconf_pem *pem,
 	    uint32_t protocols, int *chain, char *err, size_t errlen);
 
+struct instconf;
+
+/*
+ * The server context of an instance: --server-tls-certificate (one or
+ * two files), --server-tls-verify (client certificates required and
+ * checked against that CA) and --tls-config.  For processes that serve
+ * TLS (smtp, pop), while still root.  Returns NULL with a message in err
+ * naming the option or file.
+ */
+struct tls *tlsconf_server_inst(const struct instconf *ic, char *err,
+	    size_t errlen);
+
+/*
+ * The client configuration of an instance: --client-tls-certificate,
+ * --client-tls-verify and --tls-config, for mta while still root; *chain
+ * as tlsconf_client().  Returns NULL with a message in err.
+ */
+struct tls_config *tlsconf_client_inst(const struct instconf *ic,
+	    int *chain, char *err, size_t errlen);
+
 #endif /* TLSCONF_H */

@@ -39,13 +39,6 @@ struct lookup_verify {
 	uint64_t		 id;
 };
 
-struct lookup_ctx {
-	struct proc_boot	*boot;
-	struct event_base	*base;
-	struct chan		 parent;
-	struct chan		 peer[PROC__COUNT];
-};
-
 static void	 lookup_dispatch(struct chan *, struct msg *, void *);
 static void	 lookup_filter_run(struct lookup_ctx *, struct msg *);
 static void	 lookup_filter_reply(struct lookup_ctx *, uint64_t,
@@ -71,6 +64,33 @@ lookup_dispatch(struct chan *ch, struct msg *m, void *arg)
 	if (ch->peer == PROC_SMTP && m->type == MSG_SMTPD_RCPT_VERIFY &&
 	    (m->flags & MSG_F_REPLY) == 0) {
 		lookup_verify_run(ctx, m);
+		msg_done(&ch->m, m);
+		return;
+	}
+	if ((m->flags & MSG_F_REPLY) == 0 && ((ch->peer == PROC_SMTP &&
+	    m->type == MSG_SMTPD_SESSION_CHECK) || (ch->peer == PROC_POP &&
+	    m->type == MSG_POP_SESSION_CHECK))) {
+		auth_session_check(ctx, ch, m);
+		msg_done(&ch->m, m);
+		return;
+	}
+	if ((m->flags & MSG_F_REPLY) == 0 && ((ch->peer == PROC_SMTP &&
+	    m->type == MSG_SMTPD_AUTH_CHECK) || (ch->peer == PROC_POP &&
+	    m->type == MSG_POP_AUTH_CHECK))) {
+		auth_check(ctx, ch, m);
+		msg_done(&ch->m, m);
+		return;
+	}
+	if ((m->flags & MSG_F_REPLY) == 0 && ch->peer == PROC_MTA &&
+	    m->type == MSG_MTA_CLIENT_SECRET) {
+		auth_client_secret(ctx, m);
+		msg_done(&ch->m, m);
+		return;
+	}
+	if ((m->flags & MSG_F_REPLY) && ch->peer == PROC_PARENT &&
+	    (m->type == MSG_LOOKUP_PAM_CHECK ||
+	    m->type == MSG_LOOKUP_SECRETS_OPEN)) {
+		auth_parent_reply(ctx, m);
 		msg_done(&ch->m, m);
 		return;
 	}
@@ -268,6 +288,7 @@ lookup_main(struct proc_boot *boot, struct msgchan *parent)
 	static struct lookup_ctx	 ctx;
 
 	ctx.boot = boot;
+	auth_init(&ctx);
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    lookup_dispatch, &ctx);
 	if (atexit(lookup_on_exit) != 0)

@@ -1,14 +1,44 @@
 /*
- * The lookup process.
+ * The lookup process: programs, verifiers, secrets and DNS for the
+ * others.  lookup.c dispatches; auth.c holds the secrets files and
+ * answers AUTH checks (SPEC 7).
  */
 #ifndef LOOKUP_H
 #define LOOKUP_H
 
+#include "proc.h"
+
+struct event_base;
+struct msg;
 struct msgchan;
 struct proc_boot;
+struct lookup_auth;
+
+struct lookup_ctx {
+	struct proc_boot	*boot;
+	struct event_base	*base;
+	struct chan		 parent;
+	struct chan		 peer[PROC__COUNT];
+	struct lookup_auth	*auth;		/* auth.c */
+};
 
 /* Entry point after re-exec; never returns. */
 void	 lookup_main(struct proc_boot *, struct msgchan *)
 	    __attribute__((__noreturn__));
+
+/*
+ * auth.c.  auth_init() reads every secrets file of the configuration
+ * while still root; a file that cannot be read is fatal (the parent
+ * checked it at start-up).
+ */
+void	 auth_init(struct lookup_ctx *);
+/* MSG_SMTPD_SESSION_CHECK and MSG_POP_SESSION_CHECK from ch's peer. */
+void	 auth_session_check(struct lookup_ctx *, struct chan *, struct msg *);
+/* MSG_SMTPD_AUTH_CHECK and MSG_POP_AUTH_CHECK. */
+void	 auth_check(struct lookup_ctx *, struct chan *, struct msg *);
+/* MSG_MTA_CLIENT_SECRET. */
+void	 auth_client_secret(struct lookup_ctx *, struct msg *);
+/* Replies from the parent: MSG_LOOKUP_PAM_CHECK, MSG_LOOKUP_SECRETS_OPEN. */
+void	 auth_parent_reply(struct lookup_ctx *, struct msg *);
 
 #endif /* LOOKUP_H */

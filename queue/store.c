@@ -255,8 +255,8 @@ static void
 store_envelope(struct queue_ctx *ctx, struct msg *m)
 {
 	struct qmsg	*qm = store_find(ctx, m);
-	const char	*from, *client, *authid, *authin;
-	size_t		 l1, l2, l3, l4;
+	const char	*from, *client, *authid, *authin, *cert;
+	size_t		 l1, l2, l3, l4, l5;
 	char		 b1[ENVELOPE_FIELD_MAX], b2[ENVELOPE_FIELD_MAX];
 	char		 b3[ENVELOPE_FIELD_MAX], b4[ENVELOPE_FIELD_MAX];
 	uint32_t	 body, utf8;
@@ -265,7 +265,8 @@ store_envelope(struct queue_ctx *ctx, struct msg *m)
 	    msg_get_strp(m, &from, &l1) == -1 ||
 	    msg_get_strp(m, &client, &l2) == -1 ||
 	    msg_get_strp(m, &authid, &l3) == -1 ||
-	    msg_get_strp(m, &authin, &l4) == -1 || msg_get_end(m) == -1 ||
+	    msg_get_strp(m, &authin, &l4) == -1 ||
+	    msg_get_strp(m, &cert, &l5) == -1 || msg_get_end(m) == -1 ||
 	    qm->committing)
 		fatalx("queue: bad %s from smtp", msg_type_name(m->type));
 	switch (body) {
@@ -302,6 +303,15 @@ store_envelope(struct queue_ctx *ctx, struct msg *m)
 	    envelope_set_auth(&qm->env, b3) == -1 ||
 	    envelope_set_auth_in(&qm->env, b4) == -1)
 		qm->bad = errno;
+	/* The client's verified certificate, PEM (smtpd bounds it). */
+	if (qm->bad == 0 && l5 > 0) {
+		char	*pem;
+
+		if ((pem = strndup(cert, l5)) == NULL ||
+		    envelope_set_client_cert(&qm->env, pem) == -1)
+			qm->bad = errno;
+		free(pem);
+	}
 }
 
 static void

@@ -34,6 +34,7 @@
 #include "netaddr.h"
 #include "options.h"
 #include "proc.h"
+#include "sasl.h"
 #include "session.h"
 #include "smtp_proto.h"
 #include "smtpd.h"
@@ -42,10 +43,14 @@
 #define SESSION_RCPTMAX	(16000)		/* recipient bytes per frame */
 #define SESSION_BASEMAX	96		/* spool base name */
 #define SESSION_TRACEMAX	1100	/* one traced line, escaped */
+#define SESSION_AUTH_DELAY_MS	1000	/* before a failed AUTH's 535 */
+#define SESSION_CERTMAX	(8 * 1024)	/* ClientCertificate PEM kept */
 
 /* s->flags */
 #define SF_CLOSING	0x01		/* the engine asked to close */
 #define SF_GONE		0x02		/* connection closed, reply due */
+#define SF_STARTTLS	0x04		/* handshake after this line */
+#define SF_STARTED	0x08		/* greeting sent, engine running */
 
 struct session {
 	RB_ENTRY(session)	 entry;
@@ -62,6 +67,14 @@ struct session {
 	uint16_t		 wait;		/* request outstanding, or 0 */
 	int			 traced;	/* content line logged */
 	uint32_t		 stored;	/* messages committed */
+	int			 implicit;	/* --server-tls-connection */
+	char			 trusted[64];	/* lookup's session check */
+	char			 mechs[128];	/* what the secrets allow */
+	char			 mechs_pre[128], mechs_tls[128];
+	char			*cert;		/* verified client certificate */
+	struct event		*ev_delay;	/* a failed AUTH's reply */
+	char			 authmech[SASL_MECHMAX];
+	char			 authid[BOUNDS_DOMAIN + 1];
 
 	/* The message in progress. */
 	int			 msg;		/* queue holds files for us */
@@ -106,6 +119,15 @@ static void	 session_reply_verify(struct session *, struct msg *);
 static void	 session_proto_conf(struct session *, struct smtp_proto_conf *);
 static void	 session_reply_create(struct session *, struct msg *);
 static void	 session_reply_commit(struct session *, struct msg *);
+static void	 session_check(struct session *);
+static void	 session_reply_check(struct session *, struct msg *);
+static void	 session_begin(struct session *);
+static void	 session_greet(struct session *);
+static void	 session_starttls(struct session *);
+static void	 session_tls_ready(struct session *);
+static void	 session_auth(struct session *, const struct smtp_request *);
+static void	 session_reply_auth(struct session *, struct msg *);
+static void	 session_on_auth_delay(evutil_socket_t, short, void *);
 static void	 ops_send(void *, const char *);
 static void	 ops_request(void *, const struct smtp_request *);
 static void	 ops_content(void *, const char *, size_t);
@@ -182,13 +204,29 @@ session_proto_conf(struct session *s, struct smtp_proto_conf *pc)
 		pc->anon_server = anon_all || strstr(v, "server") != NULL;
 		pc->anon_content = anon_all || strstr(v, "content") != NULL;
 	}
+	/* AUTH: what the secrets allow, under --server-auth-config. */
+	pc->auth = conf_bool(ic, OPT_SERVER_AUTH);
+	v = conf_str(ic, OPT_SERVER_AUTH_CONFIG);
+	if (sasl_mech_filter(s->mechs, v, 0, s->mechs_pre,
+	    sizeof(s->mechs_pre)) == -1)
+		s->mechs_pre[0] = '\0';
+	if (sasl_mech_filter(s->mechs, v, 1, s->mechs_tls,
+	    sizeof(s->mechs_tls)) == -1)
+		s->mechs_tls[0] = '\0';
+	pc->auth_mechs = s->mechs_pre;
+	pc->auth_mechs_tls = s->mechs_tls;
+	/* TLS. */
+	pc->tls_available = s->ctx->tls[s->inst] != NULL && !s->implicit &&
+	    conf_bool(ic, OPT_SERVER_TLS);
+	pc->tls_active = s->implicit;
+	pc->tls_cipher = s->implicit ? io_tls_cipher(s->io) : NULL;
+	pc->tls_required = conf_bool(ic, OPT_SERVER_TLS_REQUIRED);
 }
 
 int
 session_new(struct smtpd_ctx *ctx, const struct listener *l, int fd,
     const struct sockaddr *sa, socklen_t salen)
 {
-	struct smtp_proto_conf	 pc;
 	struct session		*s;
 	const struct instconf	*ic;
 	char			*colon;
@@ -237,10 +275,116 @@ session_new(struct smtpd_ctx *ctx, const struct listener *l, int fd,
 		idle = INT_MAX / 1000;
 	s->idle = (int)idle;
 	io_set_timeout(s->io, s->idle > 0 ? s->idle * 1000 : -1);
+	s->implicit = conf_bool(ic, OPT_SERVER_TLS_CONNECTION) &&
+	    ctx->tls[s->inst] != NULL;
+	/* Secrets (trusted address, mechanisms) and DNSBL: ask lookup. */
+	if (conf_bool(ic, OPT_SERVER_AUTH) || conf_bool(ic, OPT_DNSBL))
+		session_check(s);
+	else
+		session_begin(s);
+	return (0);
+}
+
+/* Ask lookup about the client before the greeting. */
+static void
+session_check(struct session *s)
+{
+	struct msgchan	*l = &s->ctx->peer[PROC_LOOKUP].m;
+
+	msg_begin(l, MSG_SMTPD_SESSION_CHECK, s->id, -1);
+	msg_put_u32(l, s->inst);
+	msg_put_str(l, s->log.addr);
+	msg_end(l);
+	session_wait(s, MSG_SMTPD_SESSION_CHECK);
+}
+
+static void
+session_reply_check(struct session *s, struct msg *m)
+{
+	uint32_t	 status;
+
+	if (msg_get_u32(m, &status) == -1 ||
+	    msg_get_str(m, s->trusted, sizeof(s->trusted)) == -1 ||
+	    msg_get_str(m, s->mechs, sizeof(s->mechs)) == -1 ||
+	    msg_get_end(m) == -1)
+		fatalx("smtp server: bad %s reply from lookup",
+		    msg_type_name(m->type));
+	if (s->flags & SF_GONE) {
+		session_free(s);
+		return;
+	}
+	if (status != MSG_OK) {
+		/* Dropped without a reply; what it sent is never read. */
+		if (s->io != NULL)
+			io_drop(s->io, io_datalen(s->io));
+		session_close(s, "client address blocked");
+		return;
+	}
+	session_begin(s);
+}
+
+/* Implicit TLS first, else the greeting at once. */
+static void
+session_begin(struct session *s)
+{
+	if (!s->implicit) {
+		session_greet(s);
+		return;
+	}
+	if (io_tls_accept(s->io, s->ctx->tls[s->inst]) == -1) {
+		slog_warnx(&s->log, "tls error: %s", io_tls_error(s->io) !=
+		    NULL ? io_tls_error(s->io) : strerror(errno));
+		ops_close(s, "tls error");
+		return;
+	}
+}
+
+static void
+session_greet(struct session *s)
+{
+	struct smtp_proto_conf	 pc;
+
 	session_proto_conf(s, &pc);
 	smtp_proto_init(&s->proto, &pc, &session_ops, s);
+	if (s->trusted[0] != '\0')
+		smtp_proto_set_trusted(&s->proto, s->trusted);
+	s->flags |= SF_STARTED;
 	smtp_proto_start(&s->proto);
-	return (0);
+}
+
+/* The STARTTLS line is consumed: hand the socket to TLS. */
+static void
+session_starttls(struct session *s)
+{
+	if (io_tls_accept(s->io, s->ctx->tls[s->inst]) == -1) {
+		slog_warnx(&s->log, "tls error: %s", io_tls_error(s->io) !=
+		    NULL ? io_tls_error(s->io) : strerror(errno));
+		ops_close(s, "tls error");
+	}
+}
+
+/* The handshake is done: greet (implicit TLS) or tell the engine. */
+static void
+session_tls_ready(struct session *s)
+{
+	const char	*pem, *cipher = io_tls_cipher(s->io);
+	size_t		 len;
+
+	slog_verbose(&s->log, "tls session established: %s %s",
+	    io_tls_version(s->io) != NULL ? io_tls_version(s->io) : "",
+	    cipher != NULL ? cipher : "");
+	free(s->cert);
+	s->cert = NULL;
+	if (io_tls_peer_verified(s->io) &&
+	    (pem = io_tls_peer_cert_pem(s->io, &len)) != NULL &&
+	    len < SESSION_CERTMAX && (s->cert = strndup(pem, len)) == NULL)
+		slog_warnx(&s->log, "cannot keep the client certificate");
+	if ((s->flags & SF_STARTED) == 0)
+		session_greet(s);
+	else
+		smtp_proto_tls_done(&s->proto, cipher != NULL ? cipher : "");
+	session_process(s);
+	/* s may be freed */
 }
 
 static void
@@ -253,6 +397,10 @@ session_on_io(struct io *io, int event, void *arg)
 	switch (event) {
 	case IO_DATAIN:
 		session_process(s);
+		/* s may be freed */
+		return;
+	case IO_TLSREADY:
+		session_tls_ready(s);
 		/* s may be freed */
 		return;
 	case IO_LOWAT:
@@ -271,7 +419,11 @@ session_on_io(struct io *io, int event, void *arg)
 		e = io_error(io);
 		if (e == ECONNRESET || e == EPIPE)
 			session_close(s, "peer disconnected");
-		else {
+		else if (io_tls_error(io) != NULL) {
+			(void)snprintf(reason, sizeof(reason),
+			    "tls error: %s", io_tls_error(io));
+			session_close(s, reason);
+		} else {
 			(void)snprintf(reason, sizeof(reason),
 			    "socket error: %s", strerror(e));
 			session_close(s, reason);
@@ -295,7 +447,7 @@ session_process(struct session *s)
 	int		 r;
 
 	while (s->io != NULL && (s->flags & SF_CLOSING) == 0 &&
-	    !smtp_proto_busy(&s->proto)) {
+	    (s->flags & SF_STARTED) && !smtp_proto_busy(&s->proto)) {
 		if ((left = smtp_proto_chunk_left(&s->proto)) > 0) {
 			if ((n = io_datalen(s->io)) == 0)
 				break;
@@ -317,6 +469,11 @@ session_process(struct session *s)
 		io_drop(s->io, l.size);
 		if (r == SMTP_PROTO_DROP)
 			io_drop(s->io, io_datalen(s->io));
+		if (s->flags & SF_STARTTLS) {
+			s->flags &= ~SF_STARTTLS;
+			session_starttls(s);
+			break;
+		}
 	}
 	if (s->io != NULL && (s->flags & SF_CLOSING) &&
 	    io_queued(s->io) == 0)
@@ -398,6 +555,9 @@ session_free(struct session *s)
 	RB_REMOVE(session_tree, &s->ctx->sessions, s);
 	session_message_clear(s);
 	smtp_proto_clear(&s->proto);
+	if (s->ev_delay != NULL)
+		event_free(s->ev_delay);
+	free(s->cert);
 	if (s->io != NULL)
 		io_free(s->io);
 	free(s);
@@ -413,8 +573,8 @@ session_wait(struct session *s, uint16_t type)
 	s->wait = type;
 	if (s->io != NULL)
 		io_pause(s->io, IO_IN);
-	chan_flush(&s->ctx->peer[type == MSG_SMTPD_RCPT_VERIFY ?
-	    PROC_LOOKUP : PROC_QUEUE]);
+	chan_flush(&s->ctx->peer[type == MSG_SMTPD_MESSAGE_CREATE ||
+	    type == MSG_SMTPD_MESSAGE_COMMIT ? PROC_QUEUE : PROC_LOOKUP]);
 }
 
 /* Forget the message: descriptors, buffers, recipients. */
@@ -538,8 +698,10 @@ session_commit(struct session *s)
 	msg_put_u32(q, (uint32_t)s->utf8);
 	msg_put_str(q, s->from);
 	msg_put_str(q, s->log.addr);
-	msg_put_str(q, id != NULL ? id : "");
+	/* SASL id, or a trusted client's keyword (SPEC 7). */
+	msg_put_str(q, id != NULL ? id : s->proto.trusted);
 	msg_put_str(q, s->authin);
+	msg_put_str(q, s->cert != NULL ? s->cert : "");
 	msg_end(q);
 	for (off = 0; off < s->rcptlen; off = end) {
 		/* Whole entries, up to SESSION_RCPTMAX bytes a frame. */
@@ -729,6 +891,10 @@ session_dispatch(struct smtpd_ctx *ctx, struct msg *m)
 		session_reply_create(s, m);
 	else if (m->type == MSG_SMTPD_RCPT_VERIFY)
 		session_reply_verify(s, m);
+	else if (m->type == MSG_SMTPD_SESSION_CHECK)
+		session_reply_check(s, m);
+	else if (m->type == MSG_SMTPD_AUTH_CHECK)
+		session_reply_auth(s, m);
 	else
 		session_reply_commit(s, m);
 	if (gone)
@@ -736,6 +902,88 @@ session_dispatch(struct smtpd_ctx *ctx, struct msg *m)
 	if (s->io != NULL && (s->flags & SF_CLOSING) == 0)
 		io_resume(s->io, IO_IN);
 	/* Pipelined input waited in the buffer. */
+	session_process(s);
+	/* s may be freed */
+}
+
+/*
+ * Credentials go to lookup, which alone reads the secrets (SPEC 7).
+ */
+static void
+session_auth(struct session *s, const struct smtp_request *req)
+{
+	struct msgchan	*l = &s->ctx->peer[PROC_LOOKUP].m;
+
+	(void)strlcpy(s->authmech, req->mech, sizeof(s->authmech));
+	(void)strlcpy(s->authid, req->id, sizeof(s->authid));
+	msg_begin(l, MSG_SMTPD_AUTH_CHECK, s->id, -1);
+	msg_put_u32(l, s->inst);
+	msg_put_str(l, req->mech);
+	msg_put_str(l, req->authzid != NULL ? req->authzid : "");
+	msg_put_str(l, req->id);
+	msg_put_str(l, req->secret);
+	msg_put_str(l, req->challenge != NULL ? req->challenge : "");
+	msg_put_str(l, s->log.addr);
+	msg_end(l);
+	session_wait(s, MSG_SMTPD_AUTH_CHECK);
+}
+
+/*
+ * lookup's verdict.  A failure is logged with the client's address for
+ * fail2ban and answered only after a delay, which a timer applies so
+ * that nothing else waits.
+ */
+static void
+session_reply_auth(struct session *s, struct msg *m)
+{
+	struct timeval	 tv;
+	char		 kind[16], mech[SASL_MECHMAX], id[SESSION_TRACEMAX];
+	uint32_t	 status;
+	size_t		 i;
+
+	if (msg_get_u32(m, &status) == -1 ||
+	    msg_get_str(m, kind, sizeof(kind)) == -1 ||
+	    msg_get_end(m) == -1 || status > MSG_PERMFAIL)
+		fatalx("smtp server: bad %s reply from lookup",
+		    msg_type_name(m->type));
+	if (s->flags & SF_GONE) {
+		session_free(s);
+		return;
+	}
+	for (i = 0; i < sizeof(mech) - 1 && s->authmech[i] != '\0'; i++)
+		mech[i] = (char)tolower((unsigned char)s->authmech[i]);
+	mech[i] = '\0';
+	(void)log_vis(id, sizeof(id), s->authid, strlen(s->authid));
+	if (status == MSG_OK) {
+		slog_info(&s->log, "successful authentication of remote "
+		    "client using mechanism [%s] and %s secret for [%s]",
+		    mech, kind, id);
+		smtp_proto_reply(&s->proto, SMTP_REQ_AUTH, MSG_OK, NULL);
+		return;
+	}
+	slog_warnx(&s->log, "failed authentication of remote client using "
+	    "mechanism [%s] and %s secret for [%s]: %s", mech,
+	    kind[0] != '\0' ? kind : "no", id, s->peer);
+	if (status == MSG_TEMPFAIL) {
+		smtp_proto_reply(&s->proto, SMTP_REQ_AUTH, MSG_TEMPFAIL, NULL);
+		return;
+	}
+	if (s->ev_delay == NULL && (s->ev_delay = evtimer_new(s->ctx->base,
+	    session_on_auth_delay, s)) == NULL) {
+		smtp_proto_reply(&s->proto, SMTP_REQ_AUTH, MSG_PERMFAIL, NULL);
+		return;
+	}
+	tv.tv_sec = SESSION_AUTH_DELAY_MS / 1000;
+	tv.tv_usec = (SESSION_AUTH_DELAY_MS % 1000) * 1000;
+	evtimer_add(s->ev_delay, &tv);
+}
+
+static void
+session_on_auth_delay(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = arg;
+
+	smtp_proto_reply(&s->proto, SMTP_REQ_AUTH, MSG_PERMFAIL, NULL);
 	session_process(s);
 	/* s may be freed */
 }
@@ -807,7 +1055,7 @@ ops_request(void *arg, const struct smtp_request *req)
 		session_commit(s);
 		break;
 	case SMTP_REQ_AUTH:
-		smtp_proto_reply(&s->proto, SMTP_REQ_AUTH, MSG_TEMPFAIL, NULL);
+		session_auth(s, req);
 		break;
 	case SMTP_REQ_RSET:
 		session_rollback(s);
@@ -845,8 +1093,15 @@ ops_content(void *arg, const char *data, size_t len)
 static void
 ops_start_tls(void *arg)
 {
+	struct session	*s = arg;
+
 	/* STARTTLS is never offered without TLS. */
-	ops_close(arg, "tls is not available");
+	if (s->ctx->tls[s->inst] == NULL) {
+		ops_close(arg, "tls is not available");
+		return;
+	}
+	/* After the STARTTLS line is consumed (session_process). */
+	s->flags |= SF_STARTTLS;
 }
 
 static void

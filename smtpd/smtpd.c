@@ -21,6 +21,7 @@
 #include "proc.h"
 #include "session.h"
 #include "smtpd.h"
+#include "tlsconf.h"
 
 #define SMTPD_ACCEPT_BURST	64	/* accepts per listener event */
 #define SMTPD_RESUME_SEC	1	/* retry after running out of fds */
@@ -34,6 +35,7 @@ static void	 smtpd_pause(struct smtpd_ctx *, int);
 static void	 smtpd_resume(struct smtpd_ctx *);
 static void	 smtpd_listen(struct smtpd_ctx *);
 static void	 smtpd_hostname(struct smtpd_ctx *);
+static void	 smtpd_tls(struct smtpd_ctx *);
 
 static void
 smtpd_dispatch(struct chan *ch, struct msg *m, void *arg)
@@ -43,7 +45,9 @@ smtpd_dispatch(struct chan *ch, struct msg *m, void *arg)
 	if ((m->flags & MSG_F_REPLY) == 0 || (ch->peer == PROC_QUEUE ?
 	    m->type != MSG_SMTPD_MESSAGE_CREATE &&
 	    m->type != MSG_SMTPD_MESSAGE_COMMIT : ch->peer != PROC_LOOKUP ||
-	    m->type != MSG_SMTPD_RCPT_VERIFY))
+	    (m->type != MSG_SMTPD_RCPT_VERIFY &&
+	    m->type != MSG_SMTPD_SESSION_CHECK &&
+	    m->type != MSG_SMTPD_AUTH_CHECK)))
 		fatalx("smtpd: unexpected %s from %s", msg_type_name(m->type),
 		    proc_name(ch->peer));
 	session_dispatch(ctx, m);
@@ -214,6 +218,31 @@ smtpd_hostname(struct smtpd_ctx *ctx)
 	(void)strlcpy(ctx->hostname, name, sizeof(ctx->hostname));
 }
 
+/*
+ * The TLS server context of every instance that serves TLS, made while
+ * still root: the key is read here and nowhere else (STYLE.md section
+ * 1).  The parent checked the same material at start-up.
+ */
+static void
+smtpd_tls(struct smtpd_ctx *ctx)
+{
+	const struct config	*c = &ctx->boot->conf;
+	const struct instconf	*ic;
+	char			 err[512];
+	size_t			 k;
+
+	for (k = 0; k < c->ninst; k++) {
+		ic = &c->inst[k];
+		if ((!conf_bool(ic, OPT_SERVER_TLS) &&
+		    !conf_bool(ic, OPT_SERVER_TLS_CONNECTION)) ||
+		    conf_bool(ic, OPT_DONT_SERVE) || conf_bool(ic, OPT_NO_SMTP))
+			continue;
+		if ((ctx->tls[k] = tlsconf_server_inst(ic, err,
+		    sizeof(err))) == NULL)
+			fatalx("smtp server: tls: %s", err);
+	}
+}
+
 void
 smtpd_main(struct proc_boot *boot, struct msgchan *parent)
 {
@@ -232,6 +261,7 @@ smtpd_main(struct proc_boot *boot, struct msgchan *parent)
 			ctx.maxsessions = (rl.rlim_cur - SMTPD_FD_RESERVE) / 2;
 	}
 	smtpd_hostname(&ctx);
+	smtpd_tls(&ctx);
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    smtpd_dispatch, &ctx);
 	smtpd_listen(&ctx);

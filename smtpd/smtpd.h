@@ -16,6 +16,7 @@
 struct event;
 struct event_base;
 struct session;
+struct tls;
 
 /* Sessions at once, at most (fewer when descriptors are short). */
 #define SMTPD_MAX_SESSIONS	1000
@@ -46,6 +47,7 @@ struct smtpd_ctx {
 	size_t			 nsessions;	/* open connections */
 	size_t			 maxsessions;
 	char			 hostname[BOUNDS_DOMAIN + 1];
+	struct tls		*tls[BOUNDS_INSTANCES];	/* server contexts */
 };
 
 /* Entry point after re-exec; never returns. */
