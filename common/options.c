@@ -267,19 +267,19 @@ static const struct option_def options[OPT__COUNT] = {
 	[OPT_NO_SMTP] = { "no-smtp", 'X', OPTA_NONE, 0, NULL,
 	    "does not listen for SMTP connections", NULL, NULL, 0, 0 },
 	/* pop */
-	[OPT_POP] = { "pop", 'B', OPTA_NONE, OPTF_PENDING, NULL,
+	[OPT_POP] = { "pop", 'B', OPTA_NONE, 0, NULL,
 	    "enables the POP server", NULL, NULL, 0, 0 },
 	[OPT_POP_PORT] = { "pop-port", 'E', OPTA_NUM, 0, "<port>",
 	    "listens for POP on <port> (default 110)",
 	    "110", NULL, 1, 65535 },
 	[OPT_POP_AUTH] = { "pop-auth", 'F', OPTA_STR,
-	    OPTF_PENDING | OPTF_FILE, "<file>", "the secrets file for POP "
+	    OPTF_FILE, "<file>", "the secrets file for POP "
 	    "accounts, or pam:", NULL, check_secrets, 0, 0 },
-	[OPT_POP_BY_NAME] = { "pop-by-name", 'J', OPTA_NONE, OPTF_PENDING,
+	[OPT_POP_BY_NAME] = { "pop-by-name", 'J', OPTA_NONE, 0,
 	    NULL, "serves each POP user from the spool sub-directory named "
 	    "after the user", NULL, NULL, 0, 0 },
 	[OPT_POP_NO_DELETE] = { "pop-no-delete", 'G', OPTA_NONE,
-	    OPTF_PENDING, NULL, "ignores POP DELE commands",
+	    0, NULL, "ignores POP DELE commands",
 	    NULL, NULL, 0, 0 },
 	/* admin */
 	[OPT_ADMIN] = { "admin", 'a', OPTA_NUM, OPTF_PENDING, "<port>",

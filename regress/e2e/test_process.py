@@ -287,9 +287,10 @@ def test_missing_spool_exit_1(workdir):
 
 
 def test_unsupported_feature_stops_start_up(workdir):
-    r = run("--no-daemon", "--pop", "--spool-dir", workdir)
+    r = run("--no-daemon", "--control-socket",
+            os.path.join(workdir, "control.sock"), "--spool-dir", workdir)
     assert r.returncode == 1
-    assert "--pop: not supported yet" in r.stderr
+    assert "--control-socket: not supported yet" in r.stderr
 
 
 def test_help_and_version():

@@ -271,7 +271,8 @@ TEST(options_table_flags)
 	    OPT_SERVER_AUTH, OPT_SERVER_AUTH_CONFIG, OPT_SERVER_TLS,
 	    OPT_SERVER_TLS_CONNECTION, OPT_SERVER_TLS_REQUIRED,
 	    OPT_SERVER_TLS_CERTIFICATE, OPT_SERVER_TLS_VERIFY,
-	    OPT_TLS_CONFIG };
+	    OPT_TLS_CONFIG, OPT_POP, OPT_POP_AUTH, OPT_POP_BY_NAME,
+	    OPT_POP_NO_DELETE };
 	size_t	 i, j;
 	int	 id, n;
 
@@ -1282,8 +1283,13 @@ TEST(options_pending)
 	    sizeof(err)), CONF_EUSAGE);
 	T_EQ_STR(err, "--address-verifier: account: not supported yet");
 	T_EQ_INT(run(ARGS("--in-spool-dir", "/a", "--out-spool-dir", "/b",
-	    "--out-pop"), err, sizeof(err)), CONF_EUSAGE);
-	T_EQ_STR(err, "--pop: not supported yet");
+	    "--out-admin", "10026"), err, sizeof(err)), CONF_EUSAGE);
+	T_EQ_STR(err, "--admin: not supported yet");
+	/* POP is supported. */
+	T_EQ_INT(run(ARGS("--in-spool-dir", "/a", "--out-spool-dir", "/b",
+	    "--out-pop", "--out-pop-auth", "/etc/pop.auth",
+	    "--out-pop-by-name", "--out-pop-no-delete"), err, sizeof(err)),
+	    CONF_OK);
 	/* Forwarding works to addresses; host names wait for DNS. */
 	T_EQ_INT(run(ARGS("--as-client", "a.example:25"), err, sizeof(err)),
 	    CONF_EUSAGE);
