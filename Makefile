@@ -13,7 +13,7 @@ DEBS	 = pkg-config libevent-dev libtls-dev libbsd-dev libc-ares-dev \
 	   libpam0g-dev libssl-dev
 TESTDEBS = python3 python3-pytest mandoc swaks clang libclang-rt-14-dev \
 	   openssl procps strace iproute2 openssh-server openssh-client \
-	   fetchmail mpop
+	   fetchmail mpop spamd dnsmasq-base netcat-openbsd
 
 ifeq ($(SANITIZE),1)
 O	 = build-san

@@ -724,6 +724,15 @@ parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 			    proc_name(ch->peer));
 		parent_shutdown(p, (int)u);
 		break;
+	case MSG_CONTROL_TERMINATE_NOTIFY:
+		/* The admin "terminate" command: stop as on SIGTERM. */
+		if (ch->peer != PROC_CONTROL || msg_get_end(m) == -1)
+			fatalx("parent: bad terminate from %s",
+			    proc_name(ch->peer));
+		if (!p->stopping)
+			log_info("admin terminate request: stopping");
+		parent_shutdown(p, 0);
+		break;
 	default:
 		if (parent_auth_dispatch(ch, m, p->base, &p->conf))
 			break;

@@ -1300,6 +1300,21 @@ envelope_retry_set(struct envelope *env, int k)
 }
 
 int
+envelope_retry_due(const struct envelope *env, int limit)
+{
+	char	 text[ENVELOPE_REASON_MAX + 1];
+	int	 code;
+
+	if (envelope_retry_get(env) >= limit)
+		return (0);
+	if (envelope_reason(env, text, sizeof(text), &code) == 0)
+		return (1);
+	if (code >= 500 && code <= 599)
+		return (0);
+	return (strcmp(text, "no remote recipients") != 0);
+}
+
+int
 envelope_set_split(struct envelope *env, unsigned int count,
     const char *group)
 {

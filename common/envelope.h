@@ -193,6 +193,15 @@ int	 envelope_retry_get(const struct envelope *env);
 int	 envelope_retry_set(struct envelope *env, int k);
 
 /*
+ * retry: (SPEC 6.4): 1 if a failed message may go back to ready, that is
+ * it was retried fewer than limit times (envelope_retry_get()) and its
+ * current failure (envelope_reason()) is neither permanent (ReasonCode
+ * 5xx) nor "no remote recipients"; else 0.  A failed message without a
+ * reason counts as temporary.
+ */
+int	 envelope_retry_due(const struct envelope *env, int limit);
+
+/*
  * Set the split: lines (X-MailRelay-SplitGroupCount: <count> and
  * X-MailRelay-SplitGroup: <group>), replacing earlier ones.  Returns 0, or
  * -1 with errno EINVAL (control characters in group), ENOMEM or ENOSPC.

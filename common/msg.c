@@ -92,7 +92,7 @@ static const struct msg_sig msg_sigs[] = {
 	SIG(MSG_SMTPD_SESSION_END_NOTIFY,	"u32 u32", NULL),
 	SIG(MSG_QUEUE_MESSAGE_RCPT_NOTIFY,	"u32 data", NULL),
 	SIG(MSG_QUEUE_MESSAGE_FORWARD,
-	    "u32 str str str u32 u32 str fd", "u32 u32 str data"),
+	    "u32 str str str u32 u32 str str fd", "u32 u32 str data"),
 	SIG(MSG_QUEUE_CLIENT_DONE_NOTIFY,	"u32", NULL),
 	SIG(MSG_QUEUE_FILTER_RUN,		"u32 u32 str str str",
 	    "u32 u32 u32 u32 u32 u32 str str str"),
@@ -108,6 +108,14 @@ static const struct msg_sig msg_sigs[] = {
 	SIG(MSG_MTA_CLIENT_SECRET,		"u32 str", "u32 u32 str data"),
 	SIG(MSG_LOOKUP_SECRETS_OPEN,		"str", "u32 fd?"),
 	SIG(MSG_QUEUE_POLL_RUN,			"u32 str str", "u32 u32"),
+	SIG(MSG_CONTROL_QUEUE_FORWARD,		"u32 u32", "u32 str"),
+	SIG(MSG_CONTROL_QUEUE_UNFAIL,		"u32", "u32 str"),
+	SIG(MSG_CONTROL_QUEUE_LIST,		"u32 u32 str", "u32 u32 str"),
+	SIG(MSG_QUEUE_EVENT_NOTIFY,		"u32 str", NULL),
+	SIG(MSG_CONTROL_SMTP_ENABLE,		"u32 u32", "u32 str"),
+	SIG(MSG_CONTROL_SMTP_STATUS,		"", "u32 u64 u64 str str"),
+	SIG(MSG_CONTROL_MTA_STATUS,		"", "u32 u64 u64"),
+	SIG(MSG_CONTROL_TERMINATE_NOTIFY,	"", NULL),
 };
 #undef SIG
 

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_VERSION	6
+#define MSG_VERSION	8
 #define MSG_HDRLEN	16
 #define MSG_MAX		16384		/* whole frame, header included */
 #define MSG_F_FD	0x0001
@@ -90,10 +90,13 @@ enum msg_type {
 	 * before the FORWARD with the same id.  FORWARD: u32 inst, str
 	 * message base name, str address ("host:port", "[ipv6]:port" or a
 	 * unix path), str from, u32 body (ENVELOPE_BODY_*), u32 utf8
-	 * mailbox names, str AUTH= for MAIL (xtext or "<>", "" for none)
-	 * + the content fd (O_RDONLY); reply u32 outcome (MSG_FWD_*), u32
-	 * reply code (0 = none), str reason, data one byte per recipient,
-	 * 1 where the server rejected it (empty when none was).
+	 * mailbox names, str AUTH= for MAIL (xtext or "<>", "" for none),
+	 * str ClientAccountSelector ("" for none; with --client-auth it
+	 * picks the account, and a connection carries messages of one
+	 * selector only) + the content fd (O_RDONLY); reply u32 outcome
+	 * (MSG_FWD_*), u32 reply code (0 = none), str reason, data one
+	 * byte per recipient, 1 where the server rejected it (empty when
+	 * none was).
 	 */
 	MSG_QUEUE_MESSAGE_RCPT_NOTIFY,
 	MSG_QUEUE_MESSAGE_FORWARD,
@@ -174,6 +177,54 @@ enum msg_type {
 	 * run or timed out), u32 exit status.
 	 */
 	MSG_QUEUE_POLL_RUN,
+	/*
+	 * control -> queue, for an admin session (SPEC 9); id = the admin
+	 * session id.  FORWARD: u32 inst, u32 flush; starts a forwarding
+	 * pass ("forwarding: [admin]") and is answered at once, or with
+	 * flush once the pass is over; reply u32 status (MSG_OK, else
+	 * MSG_TEMPFAIL with the reason: "still working", "no messages to
+	 * send", the reason of a failed message), str reason.
+	 */
+	MSG_CONTROL_QUEUE_FORWARD,
+	/*
+	 * control -> queue: unfail-all, every ".bad" envelope of instance
+	 * u32 inst back to ready.  Reply u32 status, str reason.
+	 */
+	MSG_CONTROL_QUEUE_UNFAIL,
+	/*
+	 * control -> queue: one page of message ids (base names), oldest
+	 * first.  u32 inst, u32 failed (0 ready, 1 ".bad"), str the last id
+	 * of the previous page ("" for the first).  Reply u32 status, u32
+	 * more (another page follows), str ids, one per line.
+	 */
+	MSG_CONTROL_QUEUE_LIST,
+	/*
+	 * queue -> control: an event for admin clients that gave "notify"
+	 * (SPEC 9): u32 inst, str text ("forward: start", "forward: end").
+	 */
+	MSG_QUEUE_EVENT_NOTIFY,
+	/*
+	 * control -> smtpd: smtp enable|disable for instance u32 inst, u32
+	 * enable.  While disabled, new connections get "421 service not
+	 * available" and are closed; open sessions go on.  Reply u32
+	 * status, str reason.
+	 */
+	MSG_CONTROL_SMTP_ENABLE,
+	/*
+	 * control -> smtpd: the server side of the admin status report
+	 * (nothing).  Reply u32 status, u64 connections accepted, u64
+	 * connections closed, str "LISTEN: <addr>" lines, str "IN: <local>
+	 * <- <peer>" lines of the open connections.
+	 */
+	MSG_CONTROL_SMTP_STATUS,
+	/*
+	 * control -> mta: the client side of the report (nothing).  Reply
+	 * u32 status (MSG_TEMPFAIL: not counted), u64 connections started,
+	 * u64 connections finished.
+	 */
+	MSG_CONTROL_MTA_STATUS,
+	/* control -> parent: the admin "terminate" command (nothing). */
+	MSG_CONTROL_TERMINATE_NOTIFY,
 	MSG_TYPE__COUNT
 };
 

@@ -51,6 +51,7 @@
 
 #include "bounds.h"
 #include "log.h"
+#include "lookupconf.h"
 #include "netaddr.h"
 #include "options.h"
 
@@ -135,6 +136,8 @@ static char	*conf_expand(const struct config *, char *);
 static void	 conf_expand_all(struct config *);
 static void	 optdisplay(const struct config *, size_t, enum opt_id, char *,
 		    size_t);
+static int	 pending_bad(const struct config *, size_t, enum opt_id,
+		    const char *, const char *, char *, size_t);
 static int	 conf_combinations(const struct config *, size_t, char *,
 		    size_t);
 static void	 help_entry(FILE *, enum opt_id);
@@ -188,7 +191,7 @@ static const struct option_def options[OPT__COUNT] = {
 	    "every <period> (seconds, or with an s, m, h or d suffix)",
 	    NULL, NULL, 0, 0 },
 	[OPT_POLL_RUN] = { "poll-run", 0, OPTA_STR,
-	    OPTF_PENDING | OPTF_FILE, "<program>", "runs <program> or "
+	    OPTF_FILE, "<program>", "runs <program> or "
 	    "retry:[<n>] once per poll cycle before the spool is scanned",
 	    NULL, check_poll_run, 0, 0 },
 	[OPT_CLIENT_FILTER] = { "client-filter", 'Y', OPTA_STR,
@@ -235,10 +238,10 @@ static const struct option_def options[OPT__COUNT] = {
 	    "<scope>", "reveals less about the server: vrfy, server, "
 	    "content, client", NULL, check_anonymous, 0, 0 },
 	[OPT_DELIVERY_DIR] = { "delivery-dir", 0, OPTA_STR,
-	    OPTF_PENDING | OPTF_FILE, "<dir>", "the base directory for "
+	    OPTF_FILE, "<dir>", "the base directory for "
 	    "local delivery (default the spool directory)",
 	    NULL, check_path, 0, 0 },
-	[OPT_DNSBL] = { "dnsbl", 0, OPTA_STR, OPTF_PENDING, "<config>",
+	[OPT_DNSBL] = { "dnsbl", 0, OPTA_STR, 0, "<config>",
 	    "checks clients with DNSBL zones: "
 	    "<list>[,<threshold>[,<timeout-ms>[,<dns-server>]]]",
 	    NULL, check_dnsbl, 0, 0 },
@@ -282,19 +285,19 @@ static const struct option_def options[OPT__COUNT] = {
 	    0, NULL, "ignores POP DELE commands",
 	    NULL, NULL, 0, 0 },
 	/* admin */
-	[OPT_ADMIN] = { "admin", 'a', OPTA_NUM, OPTF_PENDING, "<port>",
+	[OPT_ADMIN] = { "admin", 'a', OPTA_NUM, 0, "<port>",
 	    "enables the admin interface on <port>", NULL, NULL, 1, 65535 },
 	[OPT_ADMIN_TERMINATE] = { "admin-terminate", 'Q', OPTA_NONE,
-	    OPTF_PENDING, NULL, "enables the admin terminate command",
+	    0, NULL, "enables the admin terminate command",
 	    NULL, NULL, 0, 0 },
 	/* authentication */
 	[OPT_CLIENT_AUTH] = { "client-auth", 'C', OPTA_STR,
-	    OPTF_PENDING | OPTF_FILE, "<file>", "the secrets file for "
+	    OPTF_FILE, "<file>", "the secrets file for "
 	    "authenticating with the remote server, or "
 	    "plain:<base64-user>:<base64-password>",
 	    NULL, check_client_auth, 0, 0 },
 	[OPT_CLIENT_AUTH_CONFIG] = { "client-auth-config", 0, OPTA_STR,
-	    OPTF_PENDING, "<config>", "client AUTH mechanisms: "
+	    0, "<config>", "client AUTH mechanisms: "
 	    "m:<list>;x:<list> (and a:, d: once TLS is active)",
 	    NULL, check_auth_config, 0, 0 },
 	[OPT_SERVER_AUTH] = { "server-auth", 'S', OPTA_STR,
@@ -306,28 +309,28 @@ static const struct option_def options[OPT__COUNT] = {
 	    "m:<list>;x:<list> (and a:, d: once TLS is active)",
 	    NULL, check_auth_config, 0, 0 },
 	/* tls */
-	[OPT_CLIENT_TLS] = { "client-tls", 'j', OPTA_NONE, OPTF_PENDING,
+	[OPT_CLIENT_TLS] = { "client-tls", 'j', OPTA_NONE, 0,
 	    NULL, "uses STARTTLS when the remote server offers it",
 	    NULL, NULL, 0, 0 },
 	[OPT_CLIENT_TLS_CONNECTION] = { "client-tls-connection", 'b',
-	    OPTA_NONE, OPTF_PENDING, NULL, "uses implicit TLS for "
+	    OPTA_NONE, 0, NULL, "uses implicit TLS for "
 	    "outgoing connections (port 465 style)", NULL, NULL, 0, 0 },
 	[OPT_CLIENT_TLS_REQUIRED] = { "client-tls-required", 0, OPTA_NONE,
-	    OPTF_PENDING, NULL, "does not forward without TLS",
+	    0, NULL, "does not forward without TLS",
 	    NULL, NULL, 0, 0 },
 	[OPT_CLIENT_TLS_CERTIFICATE] = { "client-tls-certificate", 0,
-	    OPTA_STR, OPTF_PENDING | OPTF_REPEAT | OPTF_FILE, "<pem-file>",
+	    OPTA_STR, OPTF_REPEAT | OPTF_FILE, "<pem-file>",
 	    "the client key and certificate (twice: key file, then "
 	    "certificate file)", NULL, check_path, 0, 0 },
 	[OPT_CLIENT_TLS_SERVER_NAME] = { "client-tls-server-name", 0,
-	    OPTA_STR, OPTF_PENDING, "<name>", "the server name sent with "
+	    OPTA_STR, 0, "<name>", "the server name sent with "
 	    "TLS (SNI)", NULL, check_name, 0, 0 },
 	[OPT_CLIENT_TLS_VERIFY] = { "client-tls-verify", 0, OPTA_STR,
-	    OPTF_PENDING | OPTF_FILE, "<ca-list>", "verifies the remote "
+	    OPTF_FILE, "<ca-list>", "verifies the remote "
 	    "server's certificate with a CA file, a CA directory or "
 	    "<default>", NULL, check_verify, 0, 0 },
 	[OPT_CLIENT_TLS_VERIFY_NAME] = { "client-tls-verify-name", 0,
-	    OPTA_STR, OPTF_PENDING, "<cname>", "the name required in the "
+	    OPTA_STR, 0, "<cname>", "the name required in the "
 	    "remote server's certificate", NULL, check_name, 0, 0 },
 	[OPT_SERVER_TLS] = { "server-tls", 'K', OPTA_NONE, 0,
 	    NULL, "offers STARTTLS for SMTP and STLS for POP",
@@ -1983,6 +1986,19 @@ config_resolve(struct config *c, char *err, size_t errsz)
 	return (CONF_OK);
 }
 
+/* A value config_pending() refuses: "invalid --x value: "v": why". */
+static int
+pending_bad(const struct config *c, size_t k, enum opt_id id,
+    const char *v, const char *why, char *err, size_t errsz)
+{
+	char	 display[64], vis[256];
+
+	optdisplay(c, k, id, display, sizeof(display));
+	vis_value(vis, sizeof(vis), v);
+	return (seterr(err, errsz, CONF_EUSAGE, NULL,
+	    "invalid %s value: \"%s\": %s", display, vis, why));
+}
+
 int
 config_pending(const struct config *c, char *err, size_t errsz)
 {
@@ -2005,36 +2021,57 @@ config_pending(const struct config *c, char *err, size_t errsz)
 				    "--%s: not supported yet",
 				    options[id].name));
 	}
-	/* Programs and exit: run; the other built-ins are not built yet. */
+	/*
+	 * Every built-in filter runs: exit:, copy:, deliver:, split: and
+	 * msgid: in queue, net:, spam:, spam-edit: and mx: in lookup.  The
+	 * values lookup parses again are checked with its own parsers
+	 * (common/lookupconf.c), so that it never meets one it refuses.
+	 */
 	for (k = 0; k < c->ninst * 2; k++) {
 		const struct optval	*ov;
-		size_t			 n;
+		struct mx_conf		 mc;
 
 		id = k % 2 ? OPT_CLIENT_FILTER : OPT_FILTER;
 		ov = &c->inst[k / 2].opt[id];
 		for (i = 0; ov->set && i < ov->nlist; i++) {
-			if (!builtin_prefix(ov->list[i], &n) ||
-			    (n == 5 && (strncmp(ov->list[i], "exit:", 5) == 0 ||
-			    strncmp(ov->list[i], "file:", 5) == 0)))
+			if (strncmp(ov->list[i], "mx:", 3) != 0 ||
+			    mx_parse_options(ov->list[i] + 3, &mc, &e) == 0)
 				continue;
-			return (seterr(err, errsz, CONF_EUSAGE, NULL,
-			    "--%s: %.*s: not supported yet", options[id].name,
-			    (int)n - 1, ov->list[i]));
+			return (pending_bad(c, k / 2, id, ov->list[i], e, err,
+			    errsz));
 		}
 	}
-	/* Verifier programs run; net: and account: are not built yet. */
+	/* Verifier programs, net: and account: run (lookup). */
 	for (k = 0; k < c->ninst; k++) {
-		const char	*v;
-		size_t		 n;
+		struct account_conf	 ac;
+		const char		*v;
+		char			 why[256];
 
 		if (!conf_bool(&c->inst[k], OPT_ADDRESS_VERIFIER) ||
 		    (v = conf_str(&c->inst[k], OPT_ADDRESS_VERIFIER)) == NULL ||
-		    !builtin_prefix(v, &n) ||
-		    (n == 5 && strncmp(v, "file:", 5) == 0))
+		    strncmp(v, "account:", 8) != 0 ||
+		    account_parse(v + 8, &ac, why, sizeof(why)) == 0)
 			continue;
-		return (seterr(err, errsz, CONF_EUSAGE, NULL,
-		    "--address-verifier: %.*s: not supported yet", (int)n - 1,
-		    v));
+		return (pending_bad(c, k, OPT_ADDRESS_VERIFIER, v, why, err,
+		    errsz));
+	}
+	/* --dnsbl, with the parser of the lookup process. */
+	for (k = 0; k < c->ninst; k++) {
+		struct dnsbl_conf	*bl;
+		const char		*v;
+		int			 r;
+
+		if (!conf_bool(&c->inst[k], OPT_DNSBL) ||
+		    (v = conf_str(&c->inst[k], OPT_DNSBL)) == NULL)
+			continue;
+		if ((bl = malloc(sizeof(*bl))) == NULL)
+			return (seterr(err, errsz, CONF_EUSAGE, NULL,
+			    "out of memory"));
+		r = dnsbl_conf_parse(v, bl, &e);
+		free(bl);
+		if (r == -1)
+			return (pending_bad(c, k, OPT_DNSBL, v, e, err,
+			    errsz));
 	}
 	/* The PROXY protocol is a word of a list, not an option. */
 	for (k = 0; k < c->ninst; k++) {

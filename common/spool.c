@@ -22,6 +22,7 @@
 #define SPOOL_PREFIX	"emailrelay."
 #define SPOOL_DIGITS	20	/* most digits in one name number */
 #define SPOOL_SCAN_LIMIT	(1 << 24)	/* most entries of one scan */
+#define SPOOL_SUBDIR_MAX	4096	/* mailboxes recovery looks into */
 
 static const char *spool_suffixes[] = {
 	[SPOOL_NEW] = ".envelope.new",
@@ -41,6 +42,7 @@ static void	 base_fields(const char *, const char **, size_t *);
 static int	 entry_cmp(const void *, const void *);
 static DIR	*dir_open(int);
 static int	 envelope_exists(int, const char *);
+static int	 envelope_in_subdir(int, const char *);
 static int	 stale(int, const char *, time_t);
 
 /*
@@ -504,6 +506,65 @@ spool_fail(int dirfd, const char *base, const char *reason, int code)
 }
 
 int
+spool_retry(int dirfd, const char *base, int limit, int *count, char *err,
+    size_t errsz)
+{
+	struct envelope	 env;
+	char		 name[SPOOL_NAME_MAX];
+	int		 fd, r = -1, saved;
+
+	*count = 0;
+	if (errsz > 0)
+		err[0] = '\0';
+	if (name_of(name, base, SPOOL_BAD) == -1) {
+		(void)snprintf(err, errsz, "invalid spool name");
+		return (-1);
+	}
+	/* The lock keeps a second retry or a forwarder off meanwhile. */
+	if (open_locked(dirfd, base, &fd) == -1) {
+		saved = errno;
+		(void)snprintf(err, errsz, "cannot lock the content: %s",
+		    strerror(saved));
+		errno = saved;
+		return (-1);
+	}
+	envelope_init(&env);
+	if (spool_envelope_load(dirfd, name, &env, err, errsz) == -1)
+		goto done;
+	*count = envelope_retry_get(&env);
+	if (!envelope_retry_due(&env, limit)) {
+		r = 0;
+		goto done;
+	}
+	if (envelope_retry_set(&env, *count + 1) == -1) {
+		saved = errno;
+		(void)snprintf(err, errsz, "cannot count the retry: %s",
+		    strerror(saved));
+		errno = saved;
+		goto done;
+	}
+	if (spool_envelope_rewrite(dirfd, base, SPOOL_BAD, &env, err,
+	    errsz) == -1)
+		goto done;
+	(*count)++;
+	if (spool_rename_state(dirfd, base, SPOOL_BAD, SPOOL_READY) == -1) {
+		saved = errno;
+		(void)snprintf(err, errsz, "cannot rename %s%s: %s", base,
+		    spool_suffixes[SPOOL_BAD], strerror(saved));
+		errno = saved;
+		goto done;
+	}
+	r = 1;
+
+done:
+	saved = errno;
+	envelope_free(&env);
+	(void)close(fd);
+	errno = saved;
+	return (r);
+}
+
+int
 spool_remove(int dirfd, const char *base)
 {
 	char	 name[SPOOL_NAME_MAX];
@@ -803,6 +864,49 @@ envelope_exists(int dirfd, const char *base)
 	return (0);
 }
 
+/*
+ * 1 if a sub-directory of the spool (a mailbox, SPEC 3) holds an envelope
+ * of base, or when that cannot be told (unreadable, too many); else 0.
+ */
+static int
+envelope_in_subdir(int dirfd, const char *base)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d;
+	size_t		 n = 0;
+	int		 fd, found = 0;
+
+	if ((d = dir_open(dirfd)) == NULL)
+		return (1);
+	while (!found) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			found = errno != 0;
+			break;
+		}
+		if (de->d_name[0] == '.' || spool_name_valid(de->d_name))
+			continue;
+		if (de->d_type != DT_DIR && (de->d_type != DT_UNKNOWN ||
+		    fstatat(dirfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || !S_ISDIR(st.st_mode)))
+			continue;
+		if (++n > SPOOL_SUBDIR_MAX) {
+			found = 1;
+			break;
+		}
+		if ((fd = openat(dirfd, de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1) {
+			found = errno != ENOENT;
+			continue;
+		}
+		found = envelope_exists(fd, base);
+		(void)close(fd);
+	}
+	(void)closedir(d);
+	return (found);
+}
+
 /* 1 if name is a regular file last modified SPOOL_STALE_SECS before now. */
 static int
 stale(int dirfd, const char *name, time_t now)
@@ -870,7 +974,8 @@ spool_recover(int dirfd, time_t now,
 					continue;
 				if (open_locked(dirfd, base, &fd) == -1)
 					continue;
-				if (!envelope_exists(dirfd, base)) {
+				if (!envelope_exists(dirfd, base) &&
+				    !envelope_in_subdir(dirfd, base)) {
 					r = unlinkat(dirfd, de->d_name, 0);
 					if (r == 0 || errno != ENOENT) {
 						if (cb != NULL)

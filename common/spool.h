@@ -171,6 +171,21 @@ int	 spool_release(int dirfd, const char *base);
 int	 spool_fail(int dirfd, const char *base, const char *reason, int code);
 
 /*
+ * retry: (SPEC 6.4): return the failed message base to ready, unless
+ * envelope_retry_due() says no for limit.  Under the content lock,
+ * "<base>.envelope.bad" is read, its X-MailRelay-Retry count raised by
+ * one, written as ".new", fsync'd, renamed over ".bad" and that renamed
+ * to ready (so a crash in between leaves a ".bad" envelope that counts
+ * the retry).  The directory is not fsync'd.  *count is the retry count
+ * after the call.  Returns 1 when the message went back to ready, 0 when
+ * it was left as it is, or -1 with errno set (EAGAIN: locked by someone,
+ * ENOENT: gone; an unreadable envelope gives EINVAL) and a message in
+ * err.
+ */
+int	 spool_retry(int dirfd, const char *base, int limit, int *count,
+	    char *err, size_t errsz);
+
+/*
  * Remove a message: the envelope in whatever state it is, then the content
  * (so a crash leaves at most an orphan content file for recovery).
  * Missing files are not errors.  Returns 0 or -1.
@@ -222,7 +237,10 @@ enum spool_recover_action {
  * Crash recovery (SPEC 3), at start-up and on each pass: a ".busy" envelope
  * whose content nobody holds locked goes back to ready; a ".new" envelope
  * or a content file without any envelope is removed when its content is
- * unlocked and the file is at least SPOOL_STALE_SECS older than now.
+ * unlocked and the file is at least SPOOL_STALE_SECS older than now.  A
+ * content file whose envelopes live in sub-directories (mailboxes filled
+ * by copy:pop, SPEC 8) is not an orphan and stays; so does one when the
+ * sub-directories cannot be read.
  * While acting on a message the content lock is held, so a live process's
  * work is never touched.  cb (may be NULL) is called once per action taken
  * or tried, with the file name and 0 or the errno of the failure, so the

@@ -92,7 +92,7 @@ enum admin_req {
 	ADMIN_REQ_FAILURES,	/* queue: ids of .bad messages */
 	ADMIN_REQ_STATUS,	/* the network report (SPEC 9) */
 	ADMIN_REQ_SMTP,		/* smtpd: enable or disable (arg) */
-	ADMIN_REQ_DNSBL,	/* smtpd: start or stop DNSBL checks */
+	ADMIN_REQ_DNSBL,	/* lookup: start or stop DNSBL checks */
 	ADMIN_REQ_NOTIFY,	/* events wanted from now on; one-way */
 	ADMIN_REQ_TERMINATE	/* stop the daemon; one-way */
 };

@@ -1,14 +1,93 @@
 /*
- * The control process.
+ * The control process: the admin port (SPEC 9).  control.c is the entry
+ * point, the listeners and the dispatch; admin.c runs the admin sessions
+ * (admin_proto.c's engine on a connection) and relays their commands to
+ * queue, smtpd, mta and the parent.
  */
 #ifndef CONTROL_H
 #define CONTROL_H
 
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/tree.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bounds.h"
+#include "proc.h"
+
+struct admin_session;
+struct event;
+struct event_base;
+struct msg;
 struct msgchan;
-struct proc_boot;
+
+/* Admin connections at once; the listeners pause at this many. */
+#define CONTROL_MAX_SESSIONS	64
+
+struct control_ctx;
+
+/* One admin listening socket and its accept event. */
+struct control_listener {
+	struct control_ctx	*ctx;
+	const struct listener	*l;		/* in ctx->boot->lst[] */
+	struct event		*ev;
+};
+
+RB_HEAD(admin_tree, admin_session);
+
+struct control_ctx {
+	struct proc_boot	*boot;
+	struct event_base	*base;
+	struct chan		 parent;
+	struct chan		 peer[PROC__COUNT];
+	struct control_listener	 lst[BOUNDS_LISTENERS];
+	size_t			 nlst;
+	int			 paused;	/* listeners off */
+	struct event		*ev_resume;	/* retry after EMFILE etc. */
+	struct admin_tree	 sessions;	/* by id, until their reply */
+	size_t			 nsessions;	/* open connections */
+	uint64_t		 in_started;	/* admin connections, for */
+	uint64_t		 in_finished;	/* the status report */
+	long			 pid;		/* the daemon's, for "pid" */
+};
 
 /* Entry point after re-exec; never returns. */
 void	 control_main(struct proc_boot *, struct msgchan *)
 	    __attribute__((__noreturn__));
+
+/*
+ * control.c: an admin connection has closed: count it and let the
+ * listeners accept again if they were paused at the session limit.
+ */
+void	 control_session_closed(struct control_ctx *ctx);
+
+/*
+ * admin.c: start a session on the accepted socket fd (non-blocking)
+ * from peer sa for listener l: log the connection; the engine sends
+ * nothing before the first command.  Takes fd in every case (closed on
+ * failure).  Returns 0, or -1 when the session could not be set up.
+ */
+int	 admin_session_new(struct control_ctx *ctx, const struct listener *l,
+	    int fd, const struct sockaddr *sa, socklen_t salen);
+
+/*
+ * admin.c: a reply from queue, smtpd or mta for the session m->id.  An
+ * unknown id or a malformed reply is fatal: they come from our own
+ * processes.  The caller calls msg_done().
+ */
+void	 admin_session_dispatch(struct control_ctx *ctx, struct msg *m);
+
+/* admin.c: MSG_QUEUE_EVENT_NOTIFY: to the sessions that want events. */
+void	 admin_session_event(struct control_ctx *ctx, struct msg *m);
+
+/*
+ * admin.c: the "IN: <local> <- <peer>" lines of the open admin
+ * connections, appended to buf (bufsz bytes, NUL-terminated; lines that
+ * do not fit are left out).
+ */
+void	 admin_session_report(struct control_ctx *ctx, char *buf,
+	    size_t bufsz);
 
 #endif /* CONTROL_H */

@@ -17,63 +17,10 @@
 
 #define ACCOUNT_LOOKUP_FAILED	"account lookup failed"
 
-static int	 ac_item(const char **, const char **, size_t *);
-static int	 ac_uid(const char *, size_t, uid_t *);
-static int	 ac_range(const char *, size_t, struct account_conf *);
 static int	 ac_name(const struct account_conf *, const char *, size_t,
 		    char *);
 static int	 ac_lookup(const struct account_conf *, const char *,
 		    struct verify_outcome *);
-
-int
-account_parse(const char *opts, struct account_conf *c, char *err,
-    size_t errsz)
-{
-	const char	*w;
-	size_t		 len;
-	int		 range = 0, check = 0, remote = 0;
-
-	memset(c, 0, sizeof(*c));
-	c->uid_lo = ACCOUNT_UID_LO;
-	c->uid_hi = ACCOUNT_UID_HI;
-	c->mode = ACCOUNT_LOCAL;
-	if (errsz > 0)
-		err[0] = '\0';
-	while (ac_item(&opts, &w, &len)) {
-		if (len == 0)
-			continue;
-		if (len == 9 && strncmp(w, "lowercase", 9) == 0)
-			c->lowercase = 1;
-		else if (len == 5 && strncmp(w, "check", 5) == 0)
-			check = 1;
-		else if (len == 6 && strncmp(w, "remote", 6) == 0)
-			remote = 1;
-		else if (memchr(w, '-', len) == NULL) {
-			(void)snprintf(err, errsz, "unknown account: option "
-			    "\"%.*s\" (lowercase, check, remote or a uid "
-			    "range)", (int)(len > 64 ? 64 : len), w);
-			return (-1);
-		} else if (range) {
-			(void)snprintf(err, errsz, "account: uid range given "
-			    "twice");
-			return (-1);
-		} else if (ac_range(w, len, c) == -1) {
-			(void)snprintf(err, errsz, "invalid account: uid range "
-			    "\"%.*s\" (<lo>-<hi>, lo not above hi)",
-			    (int)(len > 64 ? 64 : len), w);
-			return (-1);
-		} else
-			range = 1;
-	}
-	if (check && remote) {
-		(void)snprintf(err, errsz, "account: check and remote "
-		    "cannot be combined");
-		return (-1);
-	}
-	c->mode = check ? ACCOUNT_CHECK : remote ? ACCOUNT_REMOTE :
-	    ACCOUNT_LOCAL;
-	return (0);
-}
 
 void
 account_verify(const struct account_conf *c, const char *rcpt,
@@ -109,65 +56,6 @@ account_verify(const struct account_conf *c, const char *rcpt,
 		return;
 	}
 	verifier_result(2, 0, NULL, 0, o);
-}
-
-/*
- * The next item of a ';' or ',' separated list at *pp, blanks around it
- * removed.  Returns 0 at the end.
- */
-static int
-ac_item(const char **pp, const char **item, size_t *len)
-{
-	const char	*p = *pp, *e;
-
-	if (p == NULL)
-		return (0);
-	e = p + strcspn(p, ";,");
-	*pp = *e == '\0' ? NULL : e + 1;
-	while (p < e && (*p == ' ' || *p == '\t'))
-		p++;
-	while (e > p && (e[-1] == ' ' || e[-1] == '\t'))
-		e--;
-	*item = p;
-	*len = (size_t)(e - p);
-	return (1);
-}
-
-/* A uid: 1 to 10 decimal digits, at most UINT32_MAX. */
-static int
-ac_uid(const char *p, size_t len, uid_t *uid)
-{
-	uint64_t	 v = 0;
-	size_t		 i;
-
-	if (len == 0 || len > 10)
-		return (-1);
-	for (i = 0; i < len; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return (-1);
-		v = v * 10 + (uint64_t)(p[i] - '0');
-	}
-	if (v > UINT32_MAX)
-		return (-1);
-	*uid = (uid_t)v;
-	return (0);
-}
-
-/* "<lo>-<hi>" into c. */
-static int
-ac_range(const char *w, size_t len, struct account_conf *c)
-{
-	const char	*dash;
-	uid_t		 lo, hi;
-
-	dash = memchr(w, '-', len);
-	if (ac_uid(w, (size_t)(dash - w), &lo) == -1 ||
-	    ac_uid(dash + 1, len - (size_t)(dash - w) - 1, &hi) == -1 ||
-	    hi < lo)
-		return (-1);
-	c->uid_lo = lo;
-	c->uid_hi = hi;
-	return (0);
 }
 
 /*

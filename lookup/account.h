@@ -26,6 +26,7 @@
  * given.  Invalid: 550 "mailbox unavailable".  A database
  * error (other than "not found") is temporary: 450 "account lookup
  * failed".  Outcomes are made by verifier_result(), as for a program.
+ * The options and account_parse() are in common/lookupconf.h.
  */
 #ifndef ACCOUNT_H
 #define ACCOUNT_H
@@ -34,40 +35,12 @@
 
 #include <stddef.h>
 
+#include "lookupconf.h"
+
 struct passwd;
 struct verify_outcome;
 
-#define ACCOUNT_UID_LO		1000	/* default uid range */
-#define ACCOUNT_UID_HI		32767
 #define ACCOUNT_PWBUF		16384	/* getpwnam_r() buffer */
-
-/* account_conf.mode */
-#define ACCOUNT_LOCAL		0	/* default */
-#define ACCOUNT_CHECK		1	/* "check" */
-#define ACCOUNT_REMOTE		2	/* "remote" */
-
-struct account_conf {
-	uid_t	 uid_lo;
-	uid_t	 uid_hi;
-	int	 lowercase;		/* "lowercase" */
-	int	 mode;			/* ACCOUNT_* */
-	/*
-	 * The password database lookup, getpwnam_r(3)'s contract; NULL
-	 * means getpwnam_r.
-	 */
-	int	(*getpw)(const char *name, struct passwd *pw, char *buf,
-		    size_t bufsz, struct passwd **result);
-};
-
-/*
- * Parse the options after "account:" (opts may be NULL or ""): items
- * separated by ';' or ',', empty items ignored: "<lo>-<hi>" (decimal
- * uids, lo <= hi, once), "lowercase", "check", "remote" (not both).
- * Fills *c (getpw NULL).  Returns 0, or -1 with a message in err (errsz
- * bytes) such as "invalid account: uid range \"5-1\"".
- */
-int	 account_parse(const char *opts, struct account_conf *c, char *err,
-	    size_t errsz);
 
 /*
  * Verify recipient rcpt (as given) against domain (--domain) as the

@@ -90,6 +90,19 @@ static int	 auth_hmac_hex(const char *, const void *, size_t,
 static void	 auth_hex(const unsigned char *, size_t, char *);
 static void	 auth_reply(struct lookup_ctx *, enum proc_id, uint16_t,
 		    uint64_t, uint32_t, const char *);
+static void	 auth_session_reply(struct lookup_ctx *, enum proc_id,
+		    uint16_t, uint64_t, uint32_t, const char *, const char *);
+static void	 auth_on_dnsbl(void *, int);
+
+/* A session check waiting for its DNSBL answer. */
+struct auth_dnsbl {
+	struct lookup_ctx	*ctx;
+	enum proc_id		 peer;
+	uint16_t		 type;
+	uint64_t		 id;
+	char			 trusted[64];
+	char			 mechs[128];
+};
 
 static uint64_t
 auth_id(struct lookup_auth *a)
@@ -268,10 +281,38 @@ auth_reply(struct lookup_ctx *ctx, enum proc_id peer, uint16_t type,
 	chan_flush(&ctx->peer[peer]);
 }
 
+static void
+auth_session_reply(struct lookup_ctx *ctx, enum proc_id peer, uint16_t type,
+    uint64_t id, uint32_t status, const char *trusted, const char *mechs)
+{
+	struct msgchan	*out = &ctx->peer[peer].m;
+
+	msg_reply_begin(out, type, id, -1);
+	msg_put_u32(out, status);
+	msg_put_str(out, trusted);
+	msg_put_str(out, mechs);
+	msg_end(out);
+	chan_flush(&ctx->peer[peer]);
+}
+
+static void
+auth_on_dnsbl(void *arg, int allow)
+{
+	struct auth_dnsbl	*d = arg;
+
+	auth_session_reply(d->ctx, d->peer, d->type, d->id, allow ? MSG_OK :
+	    MSG_PERMFAIL, d->trusted, d->mechs);
+	free(d);
+}
+
+/*
+ * Before the greeting: the client's trust keyword and the mechanisms the
+ * secrets allow, then for SMTP the DNSBL check (SPEC 4, 6.6).
+ */
 void
 auth_session_check(struct lookup_ctx *ctx, struct chan *ch, struct msg *m)
 {
-	struct msgchan		*out = &ch->m;
+	struct auth_dnsbl	*d;
 	struct auth_file	*af;
 	const char		*trusted = "", *mechs = "";
 	char			 ip[128];
@@ -290,12 +331,22 @@ auth_session_check(struct lookup_ctx *ctx, struct chan *ch, struct msg *m)
 		if ((trusted = secrets_trusted(af->sec, ip)) == NULL)
 			trusted = "";
 	}
-	msg_reply_begin(out, m->type, m->id, -1);
-	msg_put_u32(out, MSG_OK);
-	msg_put_str(out, trusted);
-	msg_put_str(out, mechs);
-	msg_end(out);
-	chan_flush(ch);
+	if (ch->peer == PROC_SMTP &&
+	    conf_bool(&ctx->boot->conf.inst[inst], OPT_DNSBL)) {
+		if ((d = calloc(1, sizeof(*d))) == NULL)
+			fatal("lookup: dnsbl");
+		d->ctx = ctx;
+		d->peer = ch->peer;
+		d->type = m->type;
+		d->id = m->id;
+		(void)strlcpy(d->trusted, trusted, sizeof(d->trusted));
+		(void)strlcpy(d->mechs, mechs, sizeof(d->mechs));
+		if (lookup_dnsbl_check(ctx, inst, ip, auth_on_dnsbl, d) == 0)
+			return;
+		free(d);
+	}
+	auth_session_reply(ctx, ch->peer, m->type, m->id, MSG_OK, trusted,
+	    mechs);
 }
 
 static void

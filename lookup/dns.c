@@ -126,43 +126,6 @@ static int	 dns_name_ok(const char *);
 static void	 dns_sockaddr(struct sockaddr_storage *, int, const void *,
 		    unsigned int);
 
-int
-dns_parse_server(const char *s, struct sockaddr_storage *out,
-    const char **errstr)
-{
-	struct hostport		 hp;
-	struct in_addr		 a4;
-	struct in6_addr		 a6;
-	const char		*host = s, *e;
-	unsigned int		 port = 53;
-
-	memset(out, 0, sizeof(*out));
-	if (s == NULL || *s == '\0') {
-		*errstr = "empty DNS server address";
-		return (-1);
-	}
-	if (inet_pton(AF_INET, s, &a4) != 1 &&
-	    inet_pton(AF_INET6, s, &a6) != 1) {
-		if (netaddr_parse_hostport(s, 0, &hp, &e) == -1 ||
-		    hp.is_unix) {
-			*errstr = "invalid DNS server address "
-			    "(<ip>, <ip>:<port> or [<ipv6>]:<port>)";
-			return (-1);
-		}
-		host = hp.host;
-		port = hp.port;
-	}
-	if (inet_pton(AF_INET, host, &a4) == 1)
-		dns_sockaddr(out, AF_INET, &a4, port);
-	else if (inet_pton(AF_INET6, host, &a6) == 1)
-		dns_sockaddr(out, AF_INET6, &a6, port);
-	else {
-		*errstr = "the DNS server must be an IP address";
-		return (-1);
-	}
-	return (0);
-}
-
 /* Fill ss with an address of family af (4 or 16 bytes at a) and port. */
 static void
 dns_sockaddr(struct sockaddr_storage *ss, int af, const void *a,
@@ -513,31 +476,6 @@ dns_name_ok(const char *name)
 		len--;
 	return (len > 0 && len <= 253 &&
 	    netaddr_valid_hostname(name, len));
-}
-
-int
-dns_valid_domain(const char *s, size_t len)
-{
-	size_t	 i, start = 0;
-	int	 digits = 1;
-
-	if (len == 0 || len > 253 || !netaddr_valid_hostname(s, len) ||
-	    s[len - 1] == '.')
-		return (0);
-	for (i = 0; i <= len; i++) {
-		if (i < len && s[i] != '.') {
-			if (s[i] < '0' || s[i] > '9')
-				digits = 0;
-			continue;
-		}
-		if (s[start] == '-' || s[i - 1] == '-')
-			return (0);
-		if (i == len && digits)
-			return (0);
-		start = i + 1;
-		digits = 1;
-	}
-	return (1);
 }
 
 static struct dns_query *

@@ -19,7 +19,8 @@
  *
  * Everything is bounded: DNS_ADDR_MAX addresses and DNS_MX_MAX MX
  * records are kept per answer, and at most DNS_QUERIES_MAX queries are
- * outstanding per resolver.
+ * outstanding per resolver.  dns_parse_server() and dns_valid_domain()
+ * are in common/lookupconf.h.
  */
 #ifndef DNS_H
 #define DNS_H
@@ -28,16 +29,15 @@
 
 #include <stddef.h>
 
+#include "lookupconf.h"
+
 struct event_base;
 struct dns;
 struct dns_query;
 
 #define DNS_ADDR_MAX	16	/* addresses kept per answer */
 #define DNS_MX_MAX	16	/* MX records kept (the most preferred) */
-#define DNS_NAME_MAX	256	/* a domain name and its NUL */
 #define DNS_QUERIES_MAX	1024	/* outstanding queries per resolver */
-#define DNS_TIMEOUT_MAX	3600000	/* largest timeout in milliseconds */
-#define DNS_ADDRSTR_MAX	64	/* "[<ipv6>]:<port>" and its NUL */
 
 enum dns_status {
 	DNS_OK = 0,		/* at least one record */
@@ -68,15 +68,6 @@ struct dns_result {
 	size_t				 nmx;
 	const struct dns_mx		*mx;
 };
-
-/*
- * Parse a name server address: "<ip>", "<ip>:<port>" (IPv6 split at the
- * last colon) or "[<ipv6>]:<port>"; the port defaults to 53.  Pure
- * parser: never resolves.  Returns 0 with *out set, or -1 with *errstr
- * set to static text.
- */
-int	 dns_parse_server(const char *s, struct sockaddr_storage *out,
-	    const char **errstr);
 
 /*
  * A resolver bound to base.  server is NULL or "" for the name servers
@@ -136,14 +127,6 @@ struct dns_query *dns_query_a(struct dns *r, const char *name,
  * be.  Only an outstanding handle may be passed; NULL is ignored.
  */
 void	 dns_cancel(struct dns_query *q);
-
-/*
- * Whether s[0..len-1] is a domain name we accept in configuration and
- * ForwardTo: netaddr_valid_hostname(), at most 253 octets, no label
- * starting or ending with '-', and a last label that is not all digits
- * (that would be a malformed address).  No final dot.
- */
-int	 dns_valid_domain(const char *s, size_t len);
 
 /* Static text for a status: "no such domain", "timeout", ... */
 const char *dns_status_str(enum dns_status status);

@@ -1,21 +1,7 @@
 /*
- * DNSBL checks of SMTP clients (SPEC 6.6): the --dnsbl value and the
- * asynchronous check on a dns.h resolver.
- *
- * The value comes in two orders:
- *
- *	zone[,zone...][,threshold[,timeout-ms[,dns-server]]]
- *	dns-server,timeout-ms,threshold,zone[,zone...]	(legacy)
- *
- * The legacy order is recognised by its first field being a DNS server
- * address (an IP address, optionally with a port), which a zone never
- * is: a zone is a domain name, and a name whose last label is numeric
- * is refused as one.  In the current order the zones are the leading
- * fields that are not numbers; the threshold, timeout and server follow
- * in that order, each optional only when the later ones are absent.
- * Threshold: default 1, 0 = check and log only, never refuse.
- * Timeout: milliseconds, default 5000, not 0; negative = refuse a client
- * when the zones that did not answer could have reached the threshold.
+ * DNSBL checks of SMTP clients (SPEC 6.6): the asynchronous check on a
+ * dns.h resolver.  The --dnsbl value (struct dnsbl_conf) and its parser,
+ * dnsbl_conf_parse(), are in common/lookupconf.h.
  *
  * A zone lists a client when it answers an A record within 127.0.0.0/8
  * (RFC 5782), except 127.255.255.0/24, which DNSBL operators use for
@@ -37,25 +23,6 @@
 
 struct event_base;
 struct dnsbl_check;
-
-#define DNSBL_ZONES_MAX		32	/* zones in one --dnsbl value */
-#define DNSBL_ZONE_MAX		190	/* zone and its NUL: leaves room for
-					   the 64 octets of a reversed IPv6
-					   address in a 253-octet name */
-#define DNSBL_THRESHOLD_DEFAULT	1
-#define DNSBL_THRESHOLD_MAX	1000
-#define DNSBL_TIMEOUT_DEFAULT	5000	/* milliseconds */
-
-/* A parsed --dnsbl value. */
-struct dnsbl_conf {
-	size_t		 nzones;
-	char		 zones[DNSBL_ZONES_MAX][DNSBL_ZONE_MAX]; /* no final
-							    dot */
-	int		 threshold;
-	int		 timeout_ms;	/* negative: refuse on timeout */
-	char		 server[DNS_ADDRSTR_MAX];	/* "" = resolv.conf */
-	int		 legacy;	/* was in the legacy order */
-};
 
 enum dnsbl_zstatus {
 	DNSBL_Z_CLEAN,		/* NXDOMAIN or no A record */
@@ -83,19 +50,6 @@ struct dnsbl_result {
 	size_t			 nzones;
 	const struct dnsbl_zone	*zones;		/* in --dnsbl order */
 };
-
-/*
- * Parse a --dnsbl value into *out.  Returns 0, or -1 with *errstr set
- * to static text.
- */
-int	 dnsbl_conf_parse(const char *value, struct dnsbl_conf *out,
-	    const char **errstr);
-
-/*
- * The option-table checker for --dnsbl: NULL when value parses, else
- * the static error text of dnsbl_conf_parse().
- */
-const char *dnsbl_conf_check(const char *value);
 
 /* Whether sa is never checked: local (SPEC 2.4), unix or not IP. */
 int	 dnsbl_exempt(const struct sockaddr *sa);

@@ -23,7 +23,9 @@
 #include "proc.h"
 #include "exec.h"
 #include "filter_result.h"
+#include "netproto.h"
 #include "lookup.h"
+#include "lookupnet.h"
 
 /* A filter program being run for queue. */
 struct lookup_filter {
@@ -58,6 +60,12 @@ lookup_dispatch(struct chan *ch, struct msg *m, void *arg)
 	if (ch->peer == PROC_QUEUE && m->type == MSG_QUEUE_FILTER_RUN &&
 	    (m->flags & MSG_F_REPLY) == 0) {
 		lookup_filter_run(ctx, m);
+		msg_done(&ch->m, m);
+		return;
+	}
+	if (ch->peer == PROC_QUEUE && m->type == MSG_QUEUE_POLL_RUN &&
+	    (m->flags & MSG_F_REPLY) == 0) {
+		pollrun_run(ctx, m);
 		msg_done(&ch->m, m);
 		return;
 	}
@@ -117,6 +125,12 @@ lookup_filter_run(struct lookup_ctx *ctx, struct msg *m)
 	    msg_get_end(m) == -1 || inst >= ctx->boot->conf.ninst ||
 	    client > 1 || m->id == 0)
 		fatalx("lookup: bad %s from queue", msg_type_name(m->type));
+	if (lnet_filter_is_builtin(path)) {
+		/* net:, spam:, spam-edit:, mx: (SPEC 6.3) */
+		lnet_filter_run(ctx, m->id, inst, (int)client, path, content,
+		    envelope, lookup_filter_reply);
+		return;
+	}
 	timeout = (int)conf_num(&ctx->boot->conf.inst[inst],
 	    OPT_FILTER_TIMEOUT);
 	if ((f = calloc(1, sizeof(*f))) == NULL)
@@ -217,6 +231,14 @@ lookup_verify_run(struct lookup_ctx *ctx, struct msg *m)
 	    (prog = conf_str(ic, OPT_ADDRESS_VERIFIER)) == NULL)
 		fatalx("lookup: %s without a verifier",
 		    msg_type_name(m->type));
+	if (lnet_verify_is_builtin(prog)) {
+		/* net:, account: (SPEC 6.5) */
+		lnet_verify_run(ctx, m->id, inst, prog,
+		    &(struct netproto_verify_req){ .to = rcpt, .from = from,
+		    .ip = client, .domain = domain, .mechanism = mech,
+		    .name = id }, lookup_verify_reply);
+		return;
+	}
 	if (strncmp(prog, "file:", 5) == 0)
 		prog += 5;
 	if ((v = calloc(1, sizeof(*v))) == NULL)
@@ -291,6 +313,7 @@ lookup_main(struct proc_boot *boot, struct msgchan *parent)
 	auth_init(&ctx);
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    lookup_dispatch, &ctx);
+	lnet_init(&ctx);
 	if (atexit(lookup_on_exit) != 0)
 		fatalx("lookup: atexit");
 	proc_run(ctx.base, PROC_LOOKUP);

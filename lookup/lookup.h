@@ -41,4 +41,20 @@ void	 auth_client_secret(struct lookup_ctx *, struct msg *);
 /* Replies from the parent: MSG_LOOKUP_PAM_CHECK, MSG_LOOKUP_SECRETS_OPEN. */
 void	 auth_parent_reply(struct lookup_ctx *, struct msg *);
 
+/*
+ * lookup_dnsbl.c.  Start the --dnsbl check of instance inst for client
+ * ip; done(arg, allow) is called later from the event loop (never from
+ * inside the call): allow 1 serve, 0 drop.  Returns 0, or -1 when the
+ * instance has no --dnsbl (done is not called).
+ */
+int	 lookup_dnsbl_check(struct lookup_ctx *ctx, uint32_t inst,
+	    const char *ip, void (*done)(void *arg, int allow), void *arg);
+
+/*
+ * pollrun.c: MSG_QUEUE_POLL_RUN from queue: run the instance's --poll-run
+ * program with the spool directory as its argument; the reply follows
+ * when it has been reaped.  A frame that breaks the protocol is fatal.
+ */
+void	 pollrun_run(struct lookup_ctx *, struct msg *);
+
 #endif /* LOOKUP_H */

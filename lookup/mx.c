@@ -47,7 +47,6 @@ struct mx_route {
 
 static int	 mx_port(const char *, unsigned int *);
 static int	 mx_literal(const char *, size_t, int, struct mx_target *);
-static int	 mx_seconds(const char *, int *);
 static void	 mx_on_timer(evutil_socket_t, short, void *);
 static void	 mx_on_mx(void *, const struct dns_result *);
 static void	 mx_on_addr(void *, const struct dns_result *);
@@ -177,92 +176,6 @@ mx_parse_forward_to(const char *fwd, struct mx_target *out,
 	}
 	memcpy(out->domain, fwd, hlen);
 	out->domain[hlen] = '\0';
-	return (0);
-}
-
-/* Seconds for nst= and rt=: 1 to MX_TIMEOUT_MAX, s/m/h suffixes. */
-static int
-mx_seconds(const char *s, int *out)
-{
-	long long	 v;
-
-	if ((v = netaddr_parse_period(s)) < 1 || v > MX_TIMEOUT_MAX)
-		return (-1);
-	*out = (int)v;
-	return (0);
-}
-
-int
-mx_parse_options(const char *opts, struct mx_conf *out,
-    const char **errstr)
-{
-	struct sockaddr_storage	 ss;
-	char			 item[DNS_NAME_MAX];
-	const char		*p, *end, *e;
-	size_t			 len;
-	int			 have_nst = 0, have_rt = 0;
-
-	memset(out, 0, sizeof(*out));
-	out->nst = MX_NST_DEFAULT;
-	out->rt = MX_RT_DEFAULT;
-	if (opts == NULL || *opts == '\0')
-		return (0);
-	for (p = opts;; p = end + 1) {
-		end = p + strcspn(p, ";");
-		len = (size_t)(end - p);
-		if (len == 0) {
-			*errstr = "empty mx: option";
-			return (-1);
-		}
-		if (len >= sizeof(item)) {
-			*errstr = "mx: option too long";
-			return (-1);
-		}
-		memcpy(item, p, len);
-		item[len] = '\0';
-		if (strncmp(item, "nst=", 4) == 0) {
-			if (have_nst++) {
-				*errstr = "mx: nst= given twice";
-				return (-1);
-			}
-			if (mx_seconds(item + 4, &out->nst) == -1) {
-				*errstr = "invalid mx: nst= (name-server "
-				    "timeout in seconds, 1 to 3600)";
-				return (-1);
-			}
-		} else if (strncmp(item, "rt=", 3) == 0) {
-			if (have_rt++) {
-				*errstr = "mx: rt= given twice";
-				return (-1);
-			}
-			if (mx_seconds(item + 3, &out->rt) == -1) {
-				*errstr = "invalid mx: rt= (routing timeout in"
-				    " seconds, 1 to 3600)";
-				return (-1);
-			}
-		} else {
-			if (strchr(item, '=') != NULL) {
-				*errstr = "unknown mx: option (nst=<s>, rt=<s>"
-				    " or a DNS server address)";
-				return (-1);
-			}
-			if (dns_parse_server(item, &ss, &e) == -1) {
-				*errstr = e;
-				return (-1);
-			}
-			if (out->server[0] != '\0') {
-				*errstr = "mx: DNS server given twice";
-				return (-1);
-			}
-			if (strlcpy(out->server, item, sizeof(out->server)) >=
-			    sizeof(out->server)) {
-				*errstr = "mx: DNS server address too long";
-				return (-1);
-			}
-		}
-		if (*end == '\0')
-			break;
-	}
 	return (0);
 }
 

@@ -22,6 +22,7 @@
  * and address queries together (default MX_RT_DEFAULT), after which the
  * outcome is temporary; the address names the DNS server (an IP
  * address, port 53 by default) instead of those of /etc/resolv.conf.
+ * struct mx_conf and mx_parse_options() are in common/lookupconf.h.
  */
 #ifndef MX_H
 #define MX_H
@@ -33,17 +34,7 @@
 struct event_base;
 struct mx_route;
 
-#define MX_NST_DEFAULT	2	/* seconds */
-#define MX_RT_DEFAULT	15	/* seconds */
-#define MX_TIMEOUT_MAX	3600	/* largest nst or rt, seconds */
 #define MX_PORT_DEFAULT	25
-
-/* Parsed mx: options. */
-struct mx_conf {
-	int		 nst;		/* seconds per try */
-	int		 rt;		/* seconds for a whole routing */
-	char		 server[DNS_ADDRSTR_MAX]; /* "" = resolv.conf */
-};
 
 /* A parsed ForwardTo value. */
 struct mx_target {
@@ -68,14 +59,6 @@ struct mx_result {
 	const char	*reason;	/* static text for MX_FAIL, MX_TEMP;
 					   "" otherwise */
 };
-
-/*
- * Parse the text after "mx:" (may be empty) into *out, defaults filled
- * in.  Returns 0, or -1 with *errstr set to static text naming the bad
- * item.
- */
-int	 mx_parse_options(const char *opts, struct mx_conf *out,
-	    const char **errstr);
 
 /*
  * Parse a ForwardTo value: "<domain>", "<domain>:<port>", an IP address

@@ -11,12 +11,17 @@
 
 #include "log.h"
 #include "msg.h"
+#include "options.h"
 #include "proc.h"
+#include "tlsconf.h"
 #include "mta.h"
 #include "session.h"
 
 static void	 mta_dispatch(struct chan *, struct msg *, void *);
 static void	 mta_rcpt(struct mta_ctx *, struct msg *);
+static void	 mta_tls(struct mta_ctx *);
+static void	 mta_admin_status(struct mta_ctx *, struct msgchan *,
+		    struct msg *);
 
 void
 mta_rcpt_clear(struct mta_ctx *ctx)
@@ -75,11 +80,42 @@ mta_rcpt(struct mta_ctx *ctx, struct msg *m)
 		fatalx("mta: bad %s from queue", msg_type_name(m->type));
 }
 
+/*
+ * The admin status report's client side (SPEC 9: "OUT started: n",
+ * "OUT finished: n"): the connections are made and closed in session.c,
+ * which does not count them yet, so the answer is MSG_TEMPFAIL and the
+ * report leaves those lines out.
+ */
+static void
+mta_admin_status(struct mta_ctx *ctx, struct msgchan *c, struct msg *m)
+{
+	if (msg_get_end(m) == -1)
+		fatalx("mta: bad %s from control", msg_type_name(m->type));
+	msg_reply_begin(c, MSG_CONTROL_MTA_STATUS, m->id, -1);
+	msg_put_u32(c, MSG_TEMPFAIL);
+	msg_put_u64(c, 0);
+	msg_put_u64(c, 0);
+	msg_end(c);
+	chan_flush(&ctx->peer[PROC_CONTROL]);
+}
+
 static void
 mta_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
 	struct mta_ctx	*ctx = arg;
 
+	if (ch->peer == PROC_LOOKUP && m->type == MSG_MTA_CLIENT_SECRET &&
+	    (m->flags & MSG_F_REPLY) != 0) {
+		mta_session_secret(ctx, m);
+		msg_done(&ch->m, m);
+		return;
+	}
+	if (ch->peer == PROC_CONTROL && m->type == MSG_CONTROL_MTA_STATUS &&
+	    (m->flags & MSG_F_REPLY) == 0) {
+		mta_admin_status(ctx, &ch->m, m);
+		msg_done(&ch->m, m);
+		return;
+	}
 	if (ch->peer != PROC_QUEUE)
 		fatalx("mta: unexpected %s from %s", msg_type_name(m->type),
 		    proc_name(ch->peer));
@@ -99,6 +135,31 @@ mta_dispatch(struct chan *ch, struct msg *m, void *arg)
 	msg_done(&ch->m, m);
 }
 
+/*
+ * The client TLS configuration of every instance that uses TLS, made
+ * while still root: the key and CA files are read here and nowhere else
+ * (STYLE.md section 1).
+ */
+static void
+mta_tls(struct mta_ctx *ctx)
+{
+	const struct config	*c = &ctx->boot->conf;
+	const struct instconf	*ic;
+	char			 err[512];
+	size_t			 k;
+
+	for (k = 0; k < c->ninst && k < BOUNDS_INSTANCES; k++) {
+		ic = &c->inst[k];
+		if (!conf_bool(ic, OPT_CLIENT_TLS) &&
+		    !conf_bool(ic, OPT_CLIENT_TLS_CONNECTION) &&
+		    !conf_bool(ic, OPT_CLIENT_TLS_REQUIRED))
+			continue;
+		if ((ctx->tls[k] = tlsconf_client_inst(ic, &ctx->tls_chain[k],
+		    err, sizeof(err))) == NULL)
+			fatalx("smtp client: tls: %s", err);
+	}
+}
+
 void
 mta_main(struct proc_boot *boot, struct msgchan *parent)
 {
@@ -115,6 +176,7 @@ mta_main(struct proc_boot *boot, struct msgchan *parent)
 	if (geteuid() == 0 && proc_chroot_dir(PROC_MTA, &boot->conf,
 	    ctx.root, sizeof(ctx.root)) == NULL)
 		ctx.root[0] = '\0';
+	mta_tls(&ctx);
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    mta_dispatch, &ctx);
 	proc_run(ctx.base, PROC_MTA);

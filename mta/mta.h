@@ -18,6 +18,7 @@ struct event_base;
 struct msg;
 struct msgchan;
 struct mta_session;
+struct tls_config;
 
 TAILQ_HEAD(mta_session_list, mta_session);
 
@@ -29,6 +30,14 @@ struct mta_ctx {
 	char			 hostname[BOUNDS_DOMAIN + 1];
 	char			 root[BOUNDS_PATH];	/* our chroot, or "" */
 	struct mta_session_list	 sessions;
+	/*
+	 * The client TLS configuration of each instance that uses TLS
+	 * (--client-tls, --client-tls-connection, --client-tls-required),
+	 * made while root; tls_chain: it verifies the server's chain.
+	 */
+	struct tls_config	*tls[BOUNDS_INSTANCES];
+	int			 tls_chain[BOUNDS_INSTANCES];
+	uint64_t		 reqid;		/* last request to lookup */
 	/* Recipients announced for the next MESSAGE_FORWARD. */
 	uint64_t		 rcpt_id;
 	char			**rcpt;

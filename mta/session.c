@@ -14,6 +14,15 @@
  * The connection goes to the address, or through a SOCKS 4a proxy
  * ("host:port@proxy:port": the proxy resolves the host name), from
  * --client-interface when given.
+ *
+ * TLS: with --client-tls-connection the handshake runs right after the
+ * connect, before the greeting; STARTTLS is the engine's start_tls op,
+ * run once the "220" line is consumed, and whatever the server sent
+ * behind that line in the clear is discarded by the io layer, never
+ * taken for a reply.  A failed handshake or certificate check is a
+ * session failure.  AUTH: a session serves one ClientAccountSelector;
+ * the engine's request for the account goes to lookup, and a session
+ * is freed only once lookup answered.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -43,6 +52,7 @@
 #include "netaddr.h"
 #include "options.h"
 #include "proc.h"
+#include "secrets.h"
 #include "mta.h"
 #include "session.h"
 #include "smtpc_proto.h"
@@ -66,6 +76,7 @@ struct mta_msg {
 	char			 base[MTA_BASEMAX];
 	char			 from[ENVELOPE_FIELD_MAX];
 	char			 auth[ENVELOPE_FIELD_MAX];
+	char			 selector[ENVELOPE_FIELD_MAX];
 	char			**rcpt;
 	size_t			 nrcpt;
 };
@@ -77,6 +88,7 @@ struct mta_session {
 	struct mta_ctx		*ctx;
 	uint32_t		 inst;
 	char			 addr[MTA_ADDRMAX];
+	char			 selector[ENVELOPE_FIELD_MAX];
 	struct slog		 log;
 	struct io		*io;
 	struct smtpc_proto	 proto;
@@ -85,6 +97,12 @@ struct mta_session {
 	int			 closed;	/* ops->close() was called */
 	int			 quitting;	/* QUIT asked for */
 	int			 socks;		/* awaiting the proxy's reply */
+	int			 implicit;	/* --client-tls-connection */
+	int			 greeting;	/* engine started */
+	int			 tls_pending;	/* STARTTLS: handshake next */
+	int			 handshake;	/* TLS handshake under way */
+	uint64_t		 reqid;		/* request to lookup, or 0 */
+	int			 free_wanted;	/* freed once lookup answered */
 	int			 response_ms;
 	struct event		*ev_prompt;	/* --prompt-timeout */
 	struct event		*ev_idle;	/* QUIT when idle */
@@ -100,9 +118,9 @@ struct mta_session {
 };
 
 static struct mta_session *session_find(struct mta_ctx *, uint32_t,
-		    const char *);
+		    const char *, const char *);
 static struct mta_session *session_new(struct mta_ctx *, uint32_t,
-		    const char *);
+		    const char *, const char *);
 static int	 session_connect(struct mta_session *, char *, size_t);
 static int	 session_sockaddr(const char *, unsigned int,
 		    struct sockaddr_storage *, socklen_t *);
@@ -110,6 +128,9 @@ static int	 session_socks_request(struct mta_session *);
 static int	 session_socks_reply(struct mta_session *);
 static void	 session_connect_failed(struct mta_session *, const char *);
 static void	 session_start(struct mta_session *);
+static void	 session_greeting(struct mta_session *);
+static void	 session_tls(struct mta_session *);
+static void	 session_tls_ready(struct mta_session *);
 static void	 session_lines(struct mta_session *);
 static void	 session_next(struct mta_session *);
 static void	 session_send(struct mta_session *);
@@ -132,6 +153,7 @@ static void	 session_smtp_conf(const char *, struct smtpc_conf *);
 static void	 ops_send(void *, const char *);
 static void	 ops_data(void *, const char *, size_t);
 static void	 ops_start_tls(void *);
+static void	 ops_request(void *, enum smtpc_req);
 static void	 ops_content_next(void *);
 static void	 ops_done(void *, const struct smtpc_result *);
 static void	 ops_close(void *, int, const char *);
@@ -141,7 +163,7 @@ static const struct smtpc_ops session_ops = {
 	.send = ops_send,
 	.data = ops_data,
 	.start_tls = ops_start_tls,
-	.request = NULL,
+	.request = ops_request,
 	.content_next = ops_content_next,
 	.ready = NULL,
 	.done = ops_done,
@@ -205,11 +227,12 @@ session_smtp_conf(const char *v, struct smtpc_conf *sc)
 }
 
 /*
- * A session of inst connected (or connecting) to addr that can take one
- * more message: the least loaded one.
+ * A session of inst connected (or connecting) to addr for selector that
+ * can take one more message: the least loaded one.
  */
 static struct mta_session *
-session_find(struct mta_ctx *ctx, uint32_t inst, const char *addr)
+session_find(struct mta_ctx *ctx, uint32_t inst, const char *addr,
+    const char *selector)
 {
 	struct mta_session	*s, *best = NULL;
 
@@ -217,7 +240,8 @@ session_find(struct mta_ctx *ctx, uint32_t inst, const char *addr)
 		if (s->inst != inst || s->closed || s->quitting ||
 		    s->io == NULL || s->nbacklog >= MTA_BACKLOG ||
 		    (s->started && smtpc_proto_closed(&s->proto)) ||
-		    strcmp(s->addr, addr) != 0)
+		    strcmp(s->addr, addr) != 0 ||
+		    strcmp(s->selector, selector) != 0)
 			continue;
 		if (best == NULL || s->nbacklog + (s->cur != NULL) <
 		    best->nbacklog + (best->cur != NULL))
@@ -248,6 +272,7 @@ mta_session_forward(struct mta_ctx *ctx, struct msg *m)
 	    msg_get_u32(m, &mm->body) == -1 ||
 	    msg_get_u32(m, &mm->utf8) == -1 ||
 	    msg_get_str(m, mm->auth, sizeof(mm->auth)) == -1 ||
+	    msg_get_str(m, mm->selector, sizeof(mm->selector)) == -1 ||
 	    msg_get_end(m) == -1 || fd == -1 ||
 	    inst >= ctx->boot->conf.ninst || mm->body > SMTPC_BODY_UNKNOWN ||
 	    (ctx->nrcpt > 0 && ctx->rcpt_id != m->id) || m->id == 0)
@@ -259,8 +284,8 @@ mta_session_forward(struct mta_ctx *ctx, struct msg *m)
 	ctx->nrcpt = ctx->rcptsz = 0;
 	ctx->rcpt_id = 0;
 
-	if ((s = session_find(ctx, inst, addr)) == NULL &&
-	    (s = session_new(ctx, inst, addr)) == NULL) {
+	if ((s = session_find(ctx, inst, addr, mm->selector)) == NULL &&
+	    (s = session_new(ctx, inst, addr, mm->selector)) == NULL) {
 		mmsg_reply(ctx, mm, MSG_FWD_CONNECT, 0, SMTPC_R_NOMEM, NULL, 0);
 		mmsg_free(mm);
 		return;
@@ -281,7 +306,8 @@ mta_session_forward(struct mta_ctx *ctx, struct msg *m)
 }
 
 static struct mta_session *
-session_new(struct mta_ctx *ctx, uint32_t inst, const char *addr)
+session_new(struct mta_ctx *ctx, uint32_t inst, const char *addr,
+    const char *selector)
 {
 	struct mta_session	*s;
 
@@ -293,6 +319,7 @@ session_new(struct mta_ctx *ctx, uint32_t inst, const char *addr)
 	s->inst = inst;
 	TAILQ_INIT(&s->backlog);
 	(void)strlcpy(s->addr, addr, sizeof(s->addr));
+	(void)strlcpy(s->selector, selector, sizeof(s->selector));
 	s->log.unit = ctx->boot->conf.inst[inst].name;
 	arc4random_buf(&s->log.sid, sizeof(s->log.sid));
 	if ((s->ev_prompt = evtimer_new(ctx->base, session_on_prompt,
@@ -516,7 +543,10 @@ session_connect_failed(struct mta_session *s, const char *why)
 	session_release_backlog(s, why);
 }
 
-/* Connected: set up the engine and wait for the greeting. */
+/*
+ * Connected: set up the engine, then wait for the greeting, or with
+ * implicit TLS for the handshake first.
+ */
 static void
 session_start(struct mta_session *s)
 {
@@ -524,9 +554,7 @@ session_start(struct mta_session *s)
 	struct smtpc_conf	 sc;
 	struct sockaddr_storage	 ss;
 	socklen_t		 sl = sizeof(ss);
-	struct timeval		 tv;
 	char			 ip[64];
-	int			 ms;
 
 	ip[0] = '\0';
 	if (getsockname(io_fileno(s->io), (struct sockaddr *)&ss, &sl) == 0)
@@ -539,17 +567,101 @@ session_start(struct mta_session *s)
 	sc.forward_to_some = conf_bool(ic, OPT_FORWARD_TO_SOME);
 	if (conf_bool(ic, OPT_CLIENT_SMTP_CONFIG))
 		session_smtp_conf(conf_str(ic, OPT_CLIENT_SMTP_CONFIG), &sc);
+	s->implicit = conf_bool(ic, OPT_CLIENT_TLS_CONNECTION);
+	sc.tls = conf_bool(ic, OPT_CLIENT_TLS);
+	sc.tls_required = conf_bool(ic, OPT_CLIENT_TLS_REQUIRED);
+	sc.tls_active = s->implicit;
+	sc.auth = conf_bool(ic, OPT_CLIENT_AUTH);
+	sc.auth_config = conf_bool(ic, OPT_CLIENT_AUTH_CONFIG) ?
+	    conf_str(ic, OPT_CLIENT_AUTH_CONFIG) : NULL;
 	smtpc_proto_init(&s->proto, &sc, &session_ops, s);
 	s->started = 1;
 	s->connected = 1;
 	io_set_timeout(s->io, s->response_ms);
+	session_next(s);
+	if (s->closed)
+		return;
+	if (s->implicit)
+		session_tls(s);
+	else
+		session_greeting(s);
+}
+
+/* Wait for the greeting, for --prompt-timeout at most. */
+static void
+session_greeting(struct mta_session *s)
+{
+	const struct instconf	*ic = &s->ctx->boot->conf.inst[s->inst];
+	struct timeval		 tv;
+	int			 ms;
+
+	s->greeting = 1;
 	if ((ms = session_ms(ic, OPT_PROMPT_TIMEOUT)) > 0) {
 		tv.tv_sec = ms / 1000;
 		tv.tv_usec = 0;
 		evtimer_add(s->ev_prompt, &tv);
 	}
-	session_next(s);
 	smtpc_proto_start(&s->proto);
+}
+
+/*
+ * Start the client side of the TLS handshake (implicit TLS, or after
+ * the "220" to STARTTLS was consumed): SNI from
+ * --client-tls-server-name, the name check of --client-tls-verify-name.
+ * Unread plaintext input is discarded by io_tls_connect().  A failure
+ * is a session failure.
+ */
+static void
+session_tls(struct mta_session *s)
+{
+	const struct instconf	*ic = &s->ctx->boot->conf.inst[s->inst];
+	struct tls_config	*cfg = s->ctx->tls[s->inst];
+	const char		*sni = NULL, *name = NULL;
+	char			 why[IO_TLS_ERRMAX + 32];
+	size_t			 n;
+
+	s->tls_pending = 0;
+	if (cfg == NULL) {
+		/* TLS is set up for every instance that asks for it */
+		smtpc_proto_fail(&s->proto, "tls error: not configured");
+		return;
+	}
+	if ((n = io_datalen(s->io)) > 0)
+		slog_warnx(&s->log, "smtp client: discarding %zu octet(s) sent "
+		    "in the clear before the tls handshake", n);
+	if (conf_bool(ic, OPT_CLIENT_TLS_SERVER_NAME))
+		sni = conf_str(ic, OPT_CLIENT_TLS_SERVER_NAME);
+	if (conf_bool(ic, OPT_CLIENT_TLS_VERIFY_NAME))
+		name = conf_str(ic, OPT_CLIENT_TLS_VERIFY_NAME);
+	s->handshake = 1;
+	if (io_tls_connect(s->io, cfg, sni, name,
+	    s->ctx->tls_chain[s->inst]) == -1) {
+		s->handshake = 0;
+		(void)snprintf(why, sizeof(why), "tls error: %s",
+		    io_tls_error(s->io) != NULL ? io_tls_error(s->io) :
+		    strerror(errno));
+		smtpc_proto_fail(&s->proto, why);
+	}
+}
+
+/* The handshake is done: greet (implicit TLS) or tell the engine. */
+static void
+session_tls_ready(struct mta_session *s)
+{
+	const char	*version = io_tls_version(s->io);
+	const char	*cipher = io_tls_cipher(s->io);
+
+	s->handshake = 0;
+	slog_verbose(&s->log, "tls session established with %s: %s %s%s",
+	    s->addr, version != NULL ? version : "",
+	    cipher != NULL ? cipher : "", io_tls_peer_verified(s->io) ?
+	    " (server certificate verified)" : "");
+	if (!s->greeting)
+		session_greeting(s);
+	else
+		smtpc_proto_tls_done(&s->proto);
+	if (!s->closed && io_datalen(s->io) > 0)
+		session_lines(s);
 }
 
 /* Take the next waiting message in hand, if any and none is. */
@@ -717,7 +829,14 @@ session_free(struct mta_session *s)
 static void
 session_on_free(evutil_socket_t fd, short ev, void *arg)
 {
-	session_free(arg);
+	struct mta_session	*s = arg;
+
+	if (s->reqid != 0) {
+		/* lookup's answer is still to come: free s then */
+		s->free_wanted = 1;
+		return;
+	}
+	session_free(s);
 }
 
 static void
@@ -746,7 +865,8 @@ session_lines(struct mta_session *s)
 {
 	struct io_line	 l;
 
-	while (!s->closed && io_getline(s->io, BOUNDS_LINE, &l) == 1) {
+	while (!s->closed && !s->tls_pending && !s->handshake &&
+	    io_getline(s->io, BOUNDS_LINE, &l) == 1) {
 		evtimer_del(s->ev_prompt);
 		if (l.overlong) {
 			io_drop(s->io, l.size);
@@ -757,6 +877,11 @@ session_lines(struct mta_session *s)
 		if (!s->closed)
 			io_drop(s->io, l.size);
 	}
+	if (s->tls_pending && !s->closed) {
+		/* the "220" to STARTTLS is consumed; the rest is dropped */
+		session_tls(s);
+		return;
+	}
 	session_feed(s);
 }
 
@@ -764,7 +889,7 @@ static void
 session_on_io(struct io *io, int event, void *arg)
 {
 	struct mta_session	*s = arg;
-	char			 why[128];
+	char			 why[IO_TLS_ERRMAX + 32];
 
 	if (s->closed)
 		return;
@@ -817,10 +942,18 @@ session_on_io(struct io *io, int event, void *arg)
 	case IO_DATAIN:
 		session_lines(s);
 		return;
+	case IO_TLSREADY:
+		session_tls_ready(s);
+		return;
 	case IO_LOWAT:
 		session_feed(s);
 		return;
 	case IO_TIMEOUT:
+		if (s->handshake) {
+			smtpc_proto_fail(&s->proto, "tls error: handshake "
+			    "timed out");
+			return;
+		}
 		if (s->cur == NULL && TAILQ_EMPTY(&s->backlog) &&
 		    !s->quitting) {
 			/* Idle with nothing to send: just leave. */
@@ -835,8 +968,12 @@ session_on_io(struct io *io, int event, void *arg)
 		    "server");
 		return;
 	case IO_ERROR:
-		(void)snprintf(why, sizeof(why), "socket error: %s",
-		    strerror(io_error(io)));
+		if (io_tls_error(io) != NULL)
+			(void)snprintf(why, sizeof(why), "tls error: %s",
+			    io_tls_error(io));
+		else
+			(void)snprintf(why, sizeof(why), "socket error: %s",
+			    strerror(io_error(io)));
 		smtpc_proto_fail(&s->proto, why);
 		return;
 	default:
@@ -870,13 +1007,85 @@ ops_data(void *arg, const char *data, size_t len)
 		smtpc_proto_fail(&s->proto, SMTPC_R_NOMEM);
 }
 
+/*
+ * The server said 220 to STARTTLS: the handshake starts once
+ * session_lines() consumed that line.
+ */
 static void
 ops_start_tls(void *arg)
 {
 	struct mta_session	*s = arg;
 
-	/* STARTTLS is never configured without TLS. */
-	smtpc_proto_fail(&s->proto, "tls is not available");
+	s->tls_pending = 1;
+}
+
+/* The engine wants the client account: ask lookup. */
+static void
+ops_request(void *arg, enum smtpc_req kind)
+{
+	struct mta_session	*s = arg;
+	struct mta_ctx		*ctx = s->ctx;
+	struct msgchan		*l = &ctx->peer[PROC_LOOKUP].m;
+
+	if (kind != SMTPC_REQ_AUTH_SECRET || s->reqid != 0)
+		fatalx("mta: unexpected engine request %d", (int)kind);
+	do {
+		s->reqid = ++ctx->reqid;
+	} while (s->reqid == 0);
+	msg_begin(l, MSG_MTA_CLIENT_SECRET, s->reqid, -1);
+	msg_put_u32(l, s->inst);
+	msg_put_str(l, s->selector);
+	msg_end(l);
+	chan_flush(&ctx->peer[PROC_LOOKUP]);
+}
+
+void
+mta_session_secret(struct mta_ctx *ctx, struct msg *m)
+{
+	struct mta_session	*s;
+	const char		*idp;
+	const void		*secret;
+	char			 id[SMTPC_AUTH_IDMAX + 1];
+	char			 why[MTA_REASONMAX];
+	size_t			 idlen, len;
+	uint32_t		 status, kind;
+
+	if (msg_get_u32(m, &status) == -1 || msg_get_u32(m, &kind) == -1 ||
+	    msg_get_strp(m, &idp, &idlen) == -1 ||
+	    msg_get_data(m, &secret, &len) == -1 || msg_get_end(m) == -1 ||
+	    (status != MSG_OK && status != MSG_PERMFAIL &&
+	    status != MSG_TEMPFAIL) ||
+	    (status == MSG_OK && (kind < SECRET_PLAIN || kind > SECRET_NONE)))
+		fatalx("mta: bad %s from lookup", msg_type_name(m->type));
+	TAILQ_FOREACH(s, &ctx->sessions, entry)
+		if (s->reqid == m->id)
+			break;
+	if (s == NULL || m->id == 0)
+		fatalx("mta: %s from lookup for no request",
+		    msg_type_name(m->type));
+	s->reqid = 0;
+	if (s->closed || smtpc_proto_closed(&s->proto)) {
+		/* the connection went meanwhile */
+		if (s->free_wanted)
+			session_free(s);
+	} else if (status == MSG_OK && idlen >= sizeof(id))
+		smtpc_proto_fail(&s->proto, SMTPC_E_AUTHLONG);
+	else if (status == MSG_OK) {
+		memcpy(id, idp, idlen);
+		id[idlen] = '\0';
+		smtpc_proto_auth_secret(&s->proto, (int)kind, id, secret, len);
+		explicit_bzero(id, sizeof(id));
+	} else if (status == MSG_PERMFAIL) {
+		if (s->selector[0] != '\0')
+			(void)snprintf(why, sizeof(why), "%s for selector [%.256s]",
+			    SMTPC_E_NOACCOUNT, s->selector);
+		else
+			(void)strlcpy(why, SMTPC_E_NOACCOUNT, sizeof(why));
+		smtpc_proto_fail(&s->proto, why);
+	} else
+		smtpc_proto_fail(&s->proto, SMTPC_E_NOSECRETS);
+	/* The secret is in the channel's input buffer: wipe it there. */
+	explicit_bzero((void *)(uintptr_t)secret, len);
 }
 
 static void

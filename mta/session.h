@@ -1,7 +1,8 @@
 /*
  * Outgoing SMTP sessions of the mta process (SPEC 5): one connection per
- * instance and address, driven by the smtpc_proto engine, kept open for
- * a short while for the next message to the same address.
+ * instance, address and ClientAccountSelector, driven by the smtpc_proto
+ * engine, kept open for a short while for the next message to the same
+ * address with the same selector.
  */
 #ifndef MTA_SESSION_H
 #define MTA_SESSION_H
@@ -16,5 +17,12 @@ struct mta_ctx;
  * queue with exactly one reply.  A malformed request is fatal.
  */
 void	 mta_session_forward(struct mta_ctx *ctx, struct msg *m);
+
+/*
+ * lookup's reply to a session's MSG_MTA_CLIENT_SECRET: the account goes
+ * to its engine (or the session fails for want of one).  A reply that
+ * matches no request is fatal.
+ */
+void	 mta_session_secret(struct mta_ctx *ctx, struct msg *m);
 
 #endif /* MTA_SESSION_H */

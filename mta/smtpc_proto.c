@@ -15,7 +15,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base64.h"
 #include "bounds.h"
+#include "md5.h"
+#include "sasl.h"
+#include "secrets.h"
 #include "smtpc_proto.h"
 #include "smtpc_reply.h"
 
@@ -44,6 +48,12 @@
 
 #define CMD_MAX		(3 * BOUNDS_LINE + 128)	/* MAIL with parameters */
 
+/* An AUTH line or response: the base64 of "\0id\0secret" and a verb. */
+#define AUTH_RAWMAX	(SMTPC_AUTH_IDMAX + SMTPC_AUTH_SECRETMAX + 2)
+#define AUTH_LINEMAX	(BASE64_ENCODED_LEN(AUTH_RAWMAX) + 32)
+#define AUTH_STEPMAX	4	/* challenges answered before giving up */
+#define AUTH_NOTLOGGED	"tx>>: [authentication response not logged]"
+
 static void	 proto_trace(struct smtpc_proto *, const char *, const char *,
 		    size_t);
 static void	 proto_send(struct smtpc_proto *, const char *);
@@ -58,6 +68,17 @@ static void	 proto_reply_fail(struct smtpc_proto *, const char *,
 static void	 proto_session_fail(struct smtpc_proto *, const char *);
 static void	 proto_ehlo(struct smtpc_proto *, const char *);
 static void	 proto_after_ehlo(struct smtpc_proto *);
+static void	 proto_auth(struct smtpc_proto *);
+static int	 proto_auth_choose(struct smtpc_proto *);
+static void	 proto_auth_start(struct smtpc_proto *);
+static void	 proto_auth_reply(struct smtpc_proto *,
+		    const struct smtpc_reply *);
+static void	 proto_auth_step(struct smtpc_proto *, const char *);
+static int	 proto_auth_cram(struct smtpc_proto *, const char *, char *,
+		    size_t);
+static void	 proto_auth_send(struct smtpc_proto *, const char *,
+		    const void *, size_t, const char *);
+static void	 proto_auth_wipe(struct smtpc_proto *);
 static void	 proto_ready(struct smtpc_proto *);
 static void	 proto_quit(struct smtpc_proto *);
 static void	 proto_mail(struct smtpc_proto *);
@@ -111,6 +132,11 @@ smtpc_proto_init(struct smtpc_proto *p, const struct smtpc_conf *conf,
 		p->conf |= SMTPC_C_8BITSTRICT;
 	if (conf->smtputf8strict)
 		p->conf |= SMTPC_C_UTF8STRICT;
+	p->auth = conf->auth != 0;
+	if (conf->auth_config != NULL && strlcpy(p->auth_config,
+	    conf->auth_config, sizeof(p->auth_config)) >=
+	    sizeof(p->auth_config))
+		p->auth_config_long = 1;
 }
 
 void
@@ -125,6 +151,7 @@ smtpc_proto_clear(struct smtpc_proto *p)
 {
 	free(p->rejected);
 	p->rejected = NULL;
+	proto_auth_wipe(p);
 }
 
 int
@@ -143,6 +170,12 @@ unsigned int
 smtpc_proto_ext(const struct smtpc_proto *p)
 {
 	return (p->ext);
+}
+
+const char *
+smtpc_proto_auth_mech(const struct smtpc_proto *p)
+{
+	return (p->auth_ok ? p->auth_mech : "");
 }
 
 /*
@@ -217,6 +250,41 @@ smtpc_proto_tls_done(struct smtpc_proto *p)
 	p->tls = 1;
 	p->ext = 0;
 	proto_ehlo(p, "EHLO");
+}
+
+void
+smtpc_proto_auth_secret(struct smtpc_proto *p, int kind, const char *id,
+    const unsigned char *secret, size_t len)
+{
+	size_t	 idlen;
+
+	if (p->state != SMTPC_ST_SECRET)
+		return;
+	if (kind == SECRET_NONE) {
+		/* "= =": no authentication for this account */
+		proto_ready(p);
+		return;
+	}
+	idlen = strlen(id);
+	if (idlen > SMTPC_AUTH_IDMAX || len > sizeof(p->auth_secret)) {
+		proto_session_fail(p, SMTPC_E_AUTHLONG);
+		return;
+	}
+	p->auth_kind = kind;
+	memcpy(p->auth_id, id, idlen);
+	p->auth_id[idlen] = '\0';
+	p->auth_idlen = idlen;
+	memcpy(p->auth_secret, secret, len);
+	p->auth_secretlen = len;
+	if (p->auth_config_long) {
+		proto_session_fail(p, SMTPC_E_AUTHCONF);
+		return;
+	}
+	if (proto_auth_choose(p) == -1) {
+		proto_session_fail(p, SMTPC_E_AUTHMECH);
+		return;
+	}
+	proto_auth_start(p);
 }
 
 int
@@ -362,6 +430,7 @@ proto_session_fail(struct smtpc_proto *p, const char *reason)
 		return;
 	(void)strlcpy(why, reason, sizeof(why));
 	p->state = SMTPC_ST_CLOSED;
+	proto_auth_wipe(p);
 	if (p->msg != NULL) {
 		if (p->decided)
 			proto_done(p, p->res_status, p->res_code,
@@ -411,6 +480,8 @@ proto_reply(struct smtpc_proto *p, const struct smtpc_reply *r)
 		p->greeted = 1;
 		if (cls == 2) {
 			p->ext = r->ext;
+			(void)strlcpy(p->auth_offered, r->auth,
+			    sizeof(p->auth_offered));
 			proto_after_ehlo(p);
 		} else if (cls == 5)
 			proto_ehlo(p, "HELO");
@@ -423,6 +494,7 @@ proto_reply(struct smtpc_proto *p, const struct smtpc_reply *r)
 			return;
 		}
 		p->ext = 0;
+		p->auth_offered[0] = '\0';
 		proto_after_ehlo(p);
 		return;
 	case SMTPC_ST_STARTTLS:
@@ -432,7 +504,10 @@ proto_reply(struct smtpc_proto *p, const struct smtpc_reply *r)
 		} else if (p->conf & SMTPC_C_TLSREQ)
 			proto_reply_fail(p, E_STARTTLS, r);
 		else
-			proto_ready(p);
+			proto_auth(p);
+		return;
+	case SMTPC_ST_AUTH:
+		proto_auth_reply(p, r);
 		return;
 	case SMTPC_ST_MAIL:
 		proto_mail_reply(p, r);
@@ -502,7 +577,227 @@ proto_after_ehlo(struct smtpc_proto *p)
 			return;
 		}
 	}
+	proto_auth(p);
+}
+
+/*
+ * AUTH
+ */
+
+/* After the last EHLO: ask for the account when AUTH is to be done. */
+static void
+proto_auth(struct smtpc_proto *p)
+{
+	if (!p->auth || p->auth_done || !(p->ext & SMTPC_EXT_AUTH)) {
+		/* Not offered: go on without, as E-MailRelay does. */
+		proto_ready(p);
+		return;
+	}
+	p->auth_done = 1;
+	if (p->ops->request == NULL) {
+		proto_session_fail(p, SMTPC_E_NOSECRETS);
+		return;
+	}
+	p->state = SMTPC_ST_SECRET;
+	p->ops->request(p->arg, SMTPC_REQ_AUTH_SECRET);
+	/* the answer may have come from inside: nothing more here */
+}
+
+/*
+ * Choose the mechanism for the account into p->auth_mech.  Returns 0,
+ * or -1 when none is both usable and allowed.
+ */
+static int
+proto_auth_choose(struct smtpc_proto *p)
+{
+	static const char *const plain[] = { "CRAM-MD5", "PLAIN", "LOGIN",
+	    NULL };
+	static const char *const md5[] = { "CRAM-MD5", NULL };
+	static const char *const oauth[] = { "XOAUTH2", NULL };
+	const char *const	*ours;
+	char			 cand[64], out[64];
+	size_t			 i, n;
+
+	switch (p->auth_kind) {
+	case SECRET_PLAIN:
+		ours = plain;
+		break;
+	case SECRET_MD5:
+		if (p->auth_secretlen != MD5_HMAC_STATE)
+			return (-1);
+		ours = md5;
+		break;
+	case SECRET_OAUTH:
+		ours = oauth;
+		break;
+	default:
+		return (-1);
+	}
+	/* Ours in our order, if offered; then the configuration's lists. */
+	cand[0] = '\0';
+	for (i = 0; ours[i] != NULL; i++) {
+		if (!sasl_mech_allowed(p->auth_offered, ours[i]))
+			continue;
+		if (cand[0] != '\0')
+			(void)strlcat(cand, " ", sizeof(cand));
+		(void)strlcat(cand, ours[i], sizeof(cand));
+	}
+	if (sasl_mech_filter(cand, p->auth_config, p->tls, out,
+	    sizeof(out)) == -1 || out[0] == '\0')
+		return (-1);
+	n = strcspn(out, " ");
+	if (n >= sizeof(p->auth_mech))
+		return (-1);
+	memcpy(p->auth_mech, out, n);
+	p->auth_mech[n] = '\0';
+	return (0);
+}
+
+/* Send AUTH: with the initial response for PLAIN and XOAUTH2. */
+static void
+proto_auth_start(struct smtpc_proto *p)
+{
+	unsigned char	 raw[AUTH_RAWMAX];
+	char		 cmd[32];
+	size_t		 n;
+
+	p->state = SMTPC_ST_AUTH;
+	p->auth_step = 0;
+	(void)snprintf(cmd, sizeof(cmd), "AUTH %s", p->auth_mech);
+	if (strcmp(p->auth_mech, "PLAIN") == 0) {
+		/* authzid "", id, password (RFC 4616) */
+		n = 0;
+		raw[n++] = '\0';
+		memcpy(raw + n, p->auth_id, p->auth_idlen);
+		n += p->auth_idlen;
+		raw[n++] = '\0';
+		memcpy(raw + n, p->auth_secret, p->auth_secretlen);
+		n += p->auth_secretlen;
+		proto_auth_send(p, cmd, raw, n,
+		    "tx>>: \"AUTH PLAIN\" [initial response not logged]");
+		explicit_bzero(raw, sizeof(raw));
+	} else if (strcmp(p->auth_mech, "XOAUTH2") == 0)
+		proto_auth_send(p, cmd, p->auth_secret, p->auth_secretlen,
+		    "tx>>: \"AUTH XOAUTH2\" [initial response not logged]");
+	else
+		proto_send(p, cmd);
+}
+
+/* A reply in the exchange: a challenge, or the outcome. */
+static void
+proto_auth_reply(struct smtpc_proto *p, const struct smtpc_reply *r)
+{
+	if (r->code == 334 && p->auth_step < AUTH_STEPMAX) {
+		p->auth_step++;
+		proto_auth_step(p, r->text);
+		return;
+	}
+	proto_auth_wipe(p);
+	if (smtpc_reply_class(r) != 2) {
+		proto_reply_fail(p, SMTPC_E_AUTHFAIL, r);
+		return;
+	}
+	p->auth_ok = 1;
 	proto_ready(p);
+}
+
+/* Answer challenge number p->auth_step (base64 text). */
+static void
+proto_auth_step(struct smtpc_proto *p, const char *text)
+{
+	char	 resp[SMTPC_AUTH_IDMAX + 2 * MD5_DIGEST + 2];
+	size_t	 step = (size_t)p->auth_step;
+
+	if (strcmp(p->auth_mech, "LOGIN") == 0 && step == 1)
+		/* "Username:" */
+		proto_auth_send(p, NULL, p->auth_id, p->auth_idlen,
+		    AUTH_NOTLOGGED);
+	else if (strcmp(p->auth_mech, "LOGIN") == 0 && step == 2)
+		/* "Password:" */
+		proto_auth_send(p, NULL, p->auth_secret, p->auth_secretlen,
+		    AUTH_NOTLOGGED);
+	else if (strcmp(p->auth_mech, "CRAM-MD5") == 0 && step == 1 &&
+	    proto_auth_cram(p, text, resp, sizeof(resp)) == 0) {
+		proto_auth_send(p, NULL, resp, strlen(resp), AUTH_NOTLOGGED);
+		explicit_bzero(resp, sizeof(resp));
+	} else if (strcmp(p->auth_mech, "XOAUTH2") == 0 && step == 1)
+		/* an error report (RFC 7628 3.2.2): answer it empty */
+		proto_send(p, "");
+	else
+		/* nothing to say to this one: cancel (RFC 4954) */
+		proto_send(p, "*");
+}
+
+/*
+ * The CRAM-MD5 response "<id> <hex HMAC-MD5 of the challenge>" (RFC
+ * 2195) for the base64 challenge text, from the password or from the
+ * md5 state.  Returns 0, or -1 when the challenge is no base64 or the
+ * response does not fit into out.
+ */
+static int
+proto_auth_cram(struct smtpc_proto *p, const char *text, char *out,
+    size_t outsz)
+{
+	static const char	 hex[] = "0123456789abcdef";
+	unsigned char		 chal[SMTPC_REPLY_TEXTMAX], d[MD5_DIGEST];
+	ssize_t			 n;
+	size_t			 i, len;
+
+	if ((n = base64_decode(text, strlen(text), chal, sizeof(chal), 0)) ==
+	    -1 || p->auth_idlen + 2 + 2 * MD5_DIGEST > outsz)
+		return (-1);
+	if (p->auth_kind == SECRET_MD5)
+		md5_hmac_from_state(p->auth_secret, chal, (size_t)n, d);
+	else
+		md5_hmac(p->auth_secret, p->auth_secretlen, chal, (size_t)n,
+		    d);
+	memcpy(out, p->auth_id, p->auth_idlen);
+	len = p->auth_idlen;
+	out[len++] = ' ';
+	for (i = 0; i < MD5_DIGEST; i++) {
+		out[len++] = hex[d[i] >> 4];
+		out[len++] = hex[d[i] & 0x0f];
+	}
+	out[len] = '\0';
+	explicit_bzero(d, sizeof(d));
+	return (0);
+}
+
+/*
+ * Send "<verb> <base64 of len octets at raw>", or the base64 alone when
+ * verb is NULL; the trace shows only shown.
+ */
+static void
+proto_auth_send(struct smtpc_proto *p, const char *verb, const void *raw,
+    size_t len, const char *shown)
+{
+	char	 line[AUTH_LINEMAX];
+	size_t	 n = 0;
+
+	if (verb != NULL) {
+		n = strlcpy(line, verb, sizeof(line));
+		if (n + 1 < sizeof(line))
+			line[n++] = ' ';
+	}
+	if (n + 1 >= sizeof(line) || base64_encode(raw, len, line + n,
+	    sizeof(line) - n) == -1) {
+		/* the account was bounded on arrival */
+		proto_session_fail(p, SMTPC_E_AUTHLONG);
+		return;
+	}
+	if (p->ops->log != NULL)
+		p->ops->log(p->arg, shown);
+	p->ops->send(p->arg, line);
+	explicit_bzero(line, sizeof(line));
+}
+
+/* Forget the account. */
+static void
+proto_auth_wipe(struct smtpc_proto *p)
+{
+	explicit_bzero(p->auth_id, sizeof(p->auth_id));
+	explicit_bzero(p->auth_secret, sizeof(p->auth_secret));
+	p->auth_idlen = p->auth_secretlen = 0;
 }
 
 static void

@@ -13,7 +13,8 @@
  * Flow: greeting (or smtpc_proto_prompt_timeout()), EHLO <domain> or
  * EHLO [<local ip>] when the domain has no dot, HELO after a 5xx to EHLO,
  * STARTTLS when configured and offered (mandatory with tls_required),
- * then ops->ready() once.  Each message given with smtpc_proto_message()
+ * EHLO again after the handshake, AUTH when configured and offered (see
+ * below), then ops->ready() once.  Each message given with smtpc_proto_message()
  * (also allowed before ready: it waits) goes MAIL, RCPT per recipient,
  * DATA and content, or BDAT for binarymime; with pipelining (configured
  * AND offered) MAIL, the RCPTs and DATA go in one batch and the replies
@@ -26,6 +27,22 @@
  * a line end plus an empty line.  Lines starting with '.' are
  * dot-stuffed, a missing final line end is added, and the "." line ends
  * the data.  In BDAT mode the octets go unchanged.
+ *
+ * AUTH (SPEC 5, 7): with conf->auth, once the (last) EHLO reply offers
+ * AUTH, the engine asks for the client account with
+ * ops->request(SMTPC_REQ_AUTH_SECRET) and waits for
+ * smtpc_proto_auth_secret() (or smtpc_proto_fail() with the reason when
+ * there is no account).  A SECRET_NONE account means no AUTH.  The
+ * mechanism is the first one, in the order CRAM-MD5, PLAIN, LOGIN (a
+ * plain password), CRAM-MD5 (an md5 state) or XOAUTH2 (an oauth initial
+ * response), that the server offers and that conf->auth_config allows
+ * ("m:"/"x:" lists, "a:"/"d:" instead once TLS is active when given; an
+ * "m:" or "a:" list also sets the order, see sasl_mech_filter()).  235
+ * goes on; any other final reply is a session failure naming the reply,
+ * and so is an account without a usable mechanism.  A server that does
+ * not offer AUTH gets none (no request is made).  The -v trace never
+ * shows a credential.  The engine keeps the account only while the
+ * exchange lasts and clears it with explicit_bzero.
  *
  * Callbacks may call smtpc_proto_message() and smtpc_proto_quit() (from
  * done() and ready()) but must not free the engine; after ops->close()
@@ -44,6 +61,16 @@
 #define SMTPC_E_TIMEOUT		"response timeout"
 #define SMTPC_E_TLSREQ		"tls required but not offered by the server"
 #define SMTPC_E_OVERLONG	"protocol error: reply line too long"
+#define SMTPC_E_AUTHMECH	\
+    "cannot authenticate: no usable mechanism offered by the server"
+#define SMTPC_E_AUTHLONG	"cannot authenticate: client account too long"
+#define SMTPC_E_AUTHCONF	\
+    "cannot authenticate: --client-auth-config too long"
+#define SMTPC_E_AUTHFAIL	"authentication failed"	/* ": <reply>" */
+/* For the session when the account cannot be had (it may add more). */
+#define SMTPC_E_NOACCOUNT	"cannot authenticate: no client account"
+#define SMTPC_E_NOSECRETS	\
+    "cannot authenticate: client secrets not available"
 /* Message failure texts. */
 #define SMTPC_R_RCPT		"one or more recipients rejected"
 #define SMTPC_R_ALLRCPT		"all recipients rejected"
@@ -62,9 +89,9 @@
 #define SMTPC_BODY_UNKNOWN	3
 
 /*
- * What the engine may ask of the mta process.  SMTPC_REQ_AUTH_SECRET is
- * the hook for --client-auth: the version of the engine without
- * conf->auth never issues it, so no answer function exists yet.
+ * What the engine may ask of the mta process.  SMTPC_REQ_AUTH_SECRET:
+ * the client account for --client-auth (only with conf->auth), answered
+ * with smtpc_proto_auth_secret() or smtpc_proto_fail().
  */
 enum smtpc_req {
 	SMTPC_REQ_NONE = 0,
@@ -84,7 +111,14 @@ struct smtpc_conf {
 	int		 binarymimestrict; /* --client-smtp-config flags */
 	int		 eightbitstrict;
 	int		 smtputf8strict;
+	int		 auth;		/* --client-auth: AUTH when offered */
+	const char	*auth_config;	/* --client-auth-config, or NULL */
 };
+
+/* Limits of a client account (longer: SMTPC_E_AUTHLONG). */
+#define SMTPC_AUTH_IDMAX	BOUNDS_LINE	/* id octets */
+#define SMTPC_AUTH_SECRETMAX	4096	/* secret octets */
+#define SMTPC_AUTH_CONFMAX	1024	/* --client-auth-config */
 
 /*
  * One message.  The structure and everything it points to must stay
@@ -162,6 +196,8 @@ enum smtpc_state {
 	SMTPC_ST_HELO,
 	SMTPC_ST_STARTTLS,	/* waiting for the 220 to STARTTLS */
 	SMTPC_ST_TLS,		/* handshake under way */
+	SMTPC_ST_SECRET,	/* waiting for the client account */
+	SMTPC_ST_AUTH,		/* AUTH sent, in the exchange */
 	SMTPC_ST_READY,		/* idle, no message in hand */
 	SMTPC_ST_MAIL,		/* waiting for MAIL/RCPT/DATA replies */
 	SMTPC_ST_CONTENT,	/* sending DATA content */
@@ -192,6 +228,21 @@ struct smtpc_proto {
 	int			 late_greeting;
 	int			 ready_told;
 	int			 quit;		/* QUIT wanted when idle */
+
+	/* AUTH */
+	int			 auth;		/* conf->auth */
+	int			 auth_done;	/* tried, or not to be */
+	char			 auth_config[SMTPC_AUTH_CONFMAX];
+	int			 auth_config_long;
+	char			 auth_offered[SMTPC_REPLY_AUTHMAX];
+	char			 auth_mech[16];	/* chosen, or "" */
+	int			 auth_ok;	/* 235 to it */
+	int			 auth_step;	/* challenges answered */
+	int			 auth_kind;	/* SECRET_* */
+	char			 auth_id[SMTPC_AUTH_IDMAX + 1];
+	size_t			 auth_idlen;
+	unsigned char		 auth_secret[SMTPC_AUTH_SECRETMAX];
+	size_t			 auth_secretlen;
 
 	/* message in hand */
 	const struct smtpc_msg	*msg;
@@ -252,6 +303,23 @@ void	 smtpc_proto_fail(struct smtpc_proto *p, const char *reason);
 
 /* The STARTTLS handshake succeeded: EHLO again. */
 void	 smtpc_proto_tls_done(struct smtpc_proto *p);
+
+/*
+ * The answer to SMTPC_REQ_AUTH_SECRET: the account's kind (SECRET_* of
+ * common/secrets.h), id (NUL-terminated) and secret (len octets: the
+ * password, the 32-byte md5 state or the XOAUTH2 initial response).  The
+ * engine copies them; the caller clears its own copies.  Ignored unless
+ * the engine waits for it.  For no account call smtpc_proto_fail() with
+ * SMTPC_E_NOACCOUNT or SMTPC_E_NOSECRETS (and whatever more it knows).
+ */
+void	 smtpc_proto_auth_secret(struct smtpc_proto *p, int kind,
+	    const char *id, const unsigned char *secret, size_t len);
+
+/*
+ * The mechanism the session authenticated with ("PLAIN"), "" when it
+ * did not (yet).
+ */
+const char *smtpc_proto_auth_mech(const struct smtpc_proto *p);
 
 /*
  * Send msg (see struct smtpc_msg for its lifetime) once the session is

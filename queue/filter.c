@@ -226,6 +226,11 @@ filter_builtin_parse(const char *spec, struct filter_builtin *fb,
 	}
 	s = buf;
 	while ((item = strsep(&s, ";,")) != NULL) {
+		/* Blanks around an option, as the configuration allows. */
+		item += strspn(item, " \t");
+		for (len = strlen(item); len > 0 && (item[len - 1] == ' ' ||
+		    item[len - 1] == '\t'); len--)
+			item[len - 1] = '\0';
 		if (*item == '\0')
 			continue;
 		for (i = 0; i < sizeof(fb_flags) / sizeof(fb_flags[0]); i++)

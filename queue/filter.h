@@ -113,7 +113,8 @@ struct filter_builtin_parts {
  * Parse spec, a --filter or --client-filter value.  Returns 1 and fills
  * *fb when it names one of the built-ins here ("exit:", "copy:",
  * "deliver:", "split:", "msgid:" followed by their options, separated by
- * ';' or ','; option names are case-insensitive), 0 when it is something
+ * ';' or ',', blanks around them ignored; option names are
+ * case-insensitive), 0 when it is something
  * else (a program or a built-in that runs in lookup), or -1 with *errstr
  * set to static text for a bad value.  Never allocates.
  */

@@ -9,16 +9,23 @@
  * sends consecutive messages for one address over one connection and
  * serves different addresses in parallel).  A failed connection or
  * session skips the rest of that address for the pass.  Triggers:
- * start-up (--forward, --as-client), --poll, the end of a client session
- * that stored mail (--forward-on-disconnect); one that comes during a
- * pass makes one more pass afterwards.
+ * start-up (--forward, --as-client), --poll (poll.c), the end of a
+ * client session that stored mail (--forward-on-disconnect); one that
+ * comes during a pass makes one more pass afterwards.  --as-client ends
+ * the process after its first pass unless it polls.
  *
  * --immediate forwards each message as it is stored, before the client
  * gets its reply (pass_immediate()).
  *
  * With --client-filter the chain runs on the claimed message before it
  * goes to mta (SPEC 6.2's client column); its exits may end the pass, so
- * such an instance has one message in flight at a time.
+ * such an instance has one message in flight at a time.  The messages a
+ * split: client filter makes stay claimed (".busy") until the original
+ * is settled, then go back to ready for one more pass.
+ *
+ * The split: messages share their content's inode with the original (a
+ * hard link), and so its lock: a claim that meets our own lock on that
+ * inode marks the holder, whose settling starts one more pass.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -66,7 +73,6 @@ struct qpass {
 	char			 again_trigger[PASS_TRIGMAX];
 	int			 client;	/* --as-client */
 	int			 status;	/* exit status for parent */
-	struct event		*ev_poll;
 
 	/* The pass. */
 	struct spool_entry	*list;
@@ -80,15 +86,21 @@ struct qpass {
 /* A claimed message handed to mta, awaiting its outcome. */
 struct qfwd {
 	TAILQ_ENTRY(qfwd)	 entry;
+	TAILQ_ENTRY(qfwd)	 claim;		/* in ctx->claims */
 	struct qpass		*ps;
 	uint64_t		 id;
 	uint64_t		 sid;		/* --immediate: smtpd session */
 	int			 inpass;	/* counts in ps->inflight */
 	int			 filtering;	/* the client filters run */
 	int			 fd;		/* locked content */
+	dev_t			 dev;		/* of the content */
+	ino_t			 ino;
+	int			 wake;		/* a claim met our lock */
 	char			 base[SPOOL_BASE_MAX];
 	char			 addr[PASS_ADDRMAX];
 	struct envelope		 env;
+	struct spool_entry	*parts;		/* split: made, ".busy" */
+	size_t			 nparts;
 };
 
 static void	 pass_start(struct qpass *, const char *);
@@ -100,7 +112,8 @@ static struct qfwd *pass_claim(struct qpass *, const char *, int);
 static int	 pass_go(struct qfwd *);
 static int	 pass_deliver(struct qfwd *);
 static void	 pass_on_chain(struct queue_ctx *, void *,
-		    const struct chain_result *);
+		    struct chain_result *);
+static void	 pass_wake_holder(struct qpass *, const char *);
 static void	 pass_done(struct qpass *, int);
 static int	 pass_send(struct qfwd *);
 static void	 pass_settle(struct qfwd *);
@@ -108,7 +121,6 @@ static void	 pass_apply(struct qfwd *, uint32_t, uint32_t, const char *,
 		    const unsigned char *, size_t);
 static int	 pass_keep_rejected(struct qfwd *, const unsigned char *,
 		    size_t);
-static void	 pass_on_poll(evutil_socket_t, short, void *);
 
 void
 pass_init(struct queue_ctx *ctx)
@@ -116,11 +128,10 @@ pass_init(struct queue_ctx *ctx)
 	const struct config	*conf = &ctx->boot->conf;
 	const struct instconf	*ic;
 	struct qpass		*ps;
-	struct timeval		 tv;
-	long long		 poll;
 	size_t			 i;
 
 	TAILQ_INIT(&ctx->fwds);
+	TAILQ_INIT(&ctx->claims);
 	for (i = 0; i < conf->ninst; i++) {
 		ic = &conf->inst[i];
 		if ((ps = calloc(1, sizeof(*ps))) == NULL)
@@ -135,19 +146,11 @@ pass_init(struct queue_ctx *ctx)
 		ctx->pass[i] = ps;
 		if (ps->forward_to == NULL)
 			continue;
-		if (conf_bool(ic, OPT_AS_CLIENT)) {
+		/* With --poll (SPEC 13: --poll-run retry:) it goes on. */
+		if (conf_bool(ic, OPT_AS_CLIENT) && !(conf_bool(ic, OPT_POLL) &&
+		    conf_num(ic, OPT_POLL) > 0)) {
 			ps->client = 1;
 			ctx->clients++;
-		}
-		if (conf_bool(ic, OPT_POLL) &&
-		    (poll = conf_num(ic, OPT_POLL)) > 0) {
-			if ((ps->ev_poll = event_new(ctx->base, -1, EV_PERSIST,
-			    pass_on_poll, ps)) == NULL)
-				fatalx("queue: event_new");
-			tv.tv_sec = (time_t)poll;
-			tv.tv_usec = 0;
-			if (event_add(ps->ev_poll, &tv) == -1)
-				fatalx("queue: event_add");
 		}
 	}
 	for (i = 0; i < conf->ninst; i++) {
@@ -173,14 +176,6 @@ pass_trigger(struct queue_ctx *ctx, uint32_t inst, const char *trigger)
 		return;
 	}
 	pass_start(ps, trigger);
-}
-
-static void
-pass_on_poll(evutil_socket_t fd, short ev, void *arg)
-{
-	struct qpass	*ps = arg;
-
-	pass_trigger(ps->ctx, ps->inst, "poll");
 }
 
 void
@@ -228,11 +223,14 @@ static struct qfwd *
 pass_claim(struct qpass *ps, const char *base, int inpass)
 {
 	struct qfwd	*f;
+	struct stat	 st;
 	char		 err[256], name[SPOOL_NAME_MAX];
 	int		 fd;
 
 	if (spool_claim(ps->dirfd, base, &fd) == -1) {
-		if (errno != EAGAIN && errno != ENOENT)
+		if (errno == EAGAIN)
+			pass_wake_holder(ps, base);
+		else if (errno != ENOENT)
 			log_warn("queue: cannot claim [%s]", base);
 		return (NULL);
 	}
@@ -245,6 +243,11 @@ pass_claim(struct qpass *ps, const char *base, int inpass)
 	f->ps = ps;
 	f->fd = fd;
 	f->inpass = inpass;
+	if (fstat(fd, &st) == 0) {
+		f->dev = st.st_dev;
+		f->ino = st.st_ino;
+	}
+	TAILQ_INSERT_TAIL(&ps->ctx->claims, f, claim);
 	(void)strlcpy(f->base, base, sizeof(f->base));
 	envelope_init(&f->env);
 	if (spool_name(name, sizeof(name), base, SPOOL_BUSY) == -1 ||
@@ -259,6 +262,30 @@ pass_claim(struct qpass *ps, const char *base, int inpass)
 	(void)strlcpy(f->addr, f->env.forward_to_address[0] != '\0' ?
 	    f->env.forward_to_address : ps->forward_to, sizeof(f->addr));
 	return (f);
+}
+
+/*
+ * A claim of base met a lock: when it is ours, held through a hard link
+ * of the content (split:), the holder starts one more pass once it is
+ * settled.  Someone else's lock is left alone (their work, SPEC 3).
+ */
+static void
+pass_wake_holder(struct qpass *ps, const char *base)
+{
+	struct qfwd	*f;
+	struct stat	 st;
+	char		 name[SPOOL_NAME_MAX];
+
+	if (spool_name(name, sizeof(name), base, SPOOL_KIND_CONTENT) == -1 ||
+	    fstatat(ps->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    st.st_nlink < 2)
+		return;
+	TAILQ_FOREACH(f, &ps->ctx->claims, claim) {
+		if (f->dev == st.st_dev && f->ino == st.st_ino) {
+			f->wake = 1;
+			return;
+		}
+	}
 }
 
 /* Claim and send more messages, or end the pass when all are done. */
@@ -362,21 +389,27 @@ pass_deliver(struct qfwd *f)
  * The client filter chain is over (SPEC 6.2): a pass sends the message
  * with the envelope as the filters left it; an abandon returns it to
  * ready; a failure makes it ".bad" with the filter's reason and
- * ReasonCode 550.  An end-of-pass exit claims nothing more this pass.
+ * ReasonCode 550 (a built-in's own 4xx or 5xx code where it has one, so
+ * that retry: retries its I/O errors).  An end-of-pass exit claims
+ * nothing more this pass.  Messages a split: filter made are kept until
+ * f is settled.
  */
 static void
-pass_on_chain(struct queue_ctx *ctx, void *arg, const struct chain_result *r)
+pass_on_chain(struct queue_ctx *ctx, void *arg, struct chain_result *r)
 {
 	struct qfwd	*f = arg;
 	struct qpass	*ps = f->ps;
 	char		 err[256], name[SPOOL_NAME_MAX], why[512];
 	char		 reply[ENVELOPE_REASON_MAX + 8];
-	int		 inpass = f->inpass;
+	int		 inpass = f->inpass, code;
 
 	f->filtering = 0;
+	f->parts = r->parts;
+	f->nparts = r->nparts;
+	r->parts = NULL;
 	if (r->endpass && inpass)
 		ps->i = ps->n;
-	if (r->action == FILTER_PASS && r->ran) {
+	if (r->action == FILTER_PASS && (r->ran || r->changed)) {
 		envelope_free(&f->env);
 		envelope_init(&f->env);
 		if (spool_name(name, sizeof(name), f->base, SPOOL_BUSY) ==
@@ -414,7 +447,9 @@ pass_on_chain(struct queue_ctx *ctx, void *arg, const struct chain_result *r)
 		(void)log_vis(why, sizeof(why), r->reason, strlen(r->reason));
 		log_warnx("forwarding [%s]: failed: client filter: %s",
 		    f->base, why);
-		if (spool_fail(ps->dirfd, f->base, r->reason, 550) == -1)
+		code = r->builtin && r->code >= 400 && r->code <= 599 ?
+		    r->code : 550;
+		if (spool_fail(ps->dirfd, f->base, r->reason, code) == -1)
 			log_warn("queue: cannot fail [%s]", f->base);
 		if (f->sid != 0) {
 			(void)envelope_reason_sanitize(r->reason,
@@ -455,6 +490,11 @@ pass_end(struct qpass *ps)
 		ulog_info(ps->unit, "forwarding: no messages to send");
 	else
 		ulog_info(ps->unit, "forwarding: no more messages to send");
+	/* --as-client too: split: messages made in this pass go now. */
+	if (ps->again) {
+		pass_start(ps, ps->again_trigger);
+		return;
+	}
 	if (ps->client) {
 		ps->client = 0;
 		if (ps->status != 0)
@@ -470,8 +510,6 @@ pass_end(struct qpass *ps)
 		}
 		return;
 	}
-	if (ps->again)
-		pass_start(ps, ps->again_trigger);
 }
 
 static int
@@ -552,6 +590,7 @@ pass_send(struct qfwd *f)
 	msg_put_u32(q, (uint32_t)f->env.body);
 	msg_put_u32(q, (uint32_t)(f->env.utf8 != 0));
 	msg_put_str(q, f->env.auth_out);
+	msg_put_str(q, f->env.selector);
 	msg_end(q);
 	chan_flush(&ctx->peer[PROC_MTA]);
 	TAILQ_INSERT_TAIL(&ctx->fwds, f, entry);
@@ -560,17 +599,35 @@ pass_send(struct qfwd *f)
 
 /*
  * Done with the claimed message: drop the lock and the envelope, and f
- * (taken off ctx->fwds when it was sent).
+ * (taken off ctx->fwds when it was sent).  Then the messages a split:
+ * client filter made go back to ready, and they or a claim that met
+ * f's lock get one more pass.
  */
 static void
 pass_settle(struct qfwd *f)
 {
+	struct qpass	*ps = f->ps;
+	size_t		 i;
+	int		 again = f->wake;
+
 	if (f->id != 0)
-		TAILQ_REMOVE(&f->ps->ctx->fwds, f, entry);
+		TAILQ_REMOVE(&ps->ctx->fwds, f, entry);
+	TAILQ_REMOVE(&ps->ctx->claims, f, claim);
 	if (f->fd != -1)
 		close(f->fd);
+	for (i = 0; i < f->nparts; i++) {
+		if (spool_release(ps->dirfd, f->parts[i].base) == -1 &&
+		    errno != ENOENT)
+			log_warn("queue: cannot release [%s]",
+			    f->parts[i].base);
+		again = 1;
+	}
+	free(f->parts);
 	envelope_free(&f->env);
 	free(f);
+	/* May start a pass now when none runs (an --immediate message). */
+	if (again)
+		pass_trigger(ps->ctx, ps->inst, "rescan");
 }
 
 /*

@@ -1,7 +1,7 @@
 /*
- * The queue process: entry point, the spool directories (opened once,
- * inside the chroot), start-up recovery (SPEC 3) and the dispatch of
- * frames from the other processes.
+ * The queue process: entry point, the spool and delivery directories
+ * (opened once, inside the chroot), start-up recovery (SPEC 3) and the
+ * dispatch of frames from the other processes.
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -24,6 +24,8 @@
 #include "spool.h"
 
 static void	 queue_dispatch(struct chan *, struct msg *, void *);
+static void	 queue_inside(const char *, size_t, const char *, char *,
+		    size_t);
 static void	 queue_paths(struct queue_ctx *);
 static void	 queue_open_spools(struct queue_ctx *);
 
@@ -43,7 +45,13 @@ queue_dispatch(struct chan *ch, struct msg *m, void *arg)
 		pass_dispatch(ctx, m);
 		break;
 	case PROC_LOOKUP:
-		chain_dispatch(ctx, m);
+		if (m->type == MSG_QUEUE_POLL_RUN)
+			poll_dispatch(ctx, m);
+		else
+			chain_dispatch(ctx, m);
+		break;
+	case PROC_CONTROL:
+		admin_dispatch(ctx, m);
 		break;
 	default:
 		fatalx("queue: unexpected %s from %s", msg_type_name(m->type),
@@ -53,8 +61,25 @@ queue_dispatch(struct chan *ch, struct msg *m, void *arg)
 }
 
 /*
- * Where each spool directory is once chrooted: below the directory
- * proc_drop() will chroot to, or as it is without a chroot.
+ * Where directory p is once chrooted to root (n bytes; NULL: no chroot),
+ * into out (outsz bytes).
+ */
+static void
+queue_inside(const char *root, size_t n, const char *p, char *out,
+    size_t outsz)
+{
+	if (root != NULL && (strncmp(p, root, n) != 0 ||
+	    (p[n] != '/' && p[n] != '\0')))
+		fatalx("queue: directory %s outside %s", p, root);
+	if (root != NULL)
+		p = p[n] == '\0' ? "/" : p + n;
+	if (strlcpy(out, p, outsz) >= outsz)
+		fatalx("queue: directory path too long: %s", p);
+}
+
+/*
+ * Where each spool and delivery directory is once chrooted: below the
+ * directory proc_drop() will chroot to, or as it is without a chroot.
  */
 static void
 queue_paths(struct queue_ctx *ctx)
@@ -69,17 +94,17 @@ queue_paths(struct queue_ctx *ctx)
 	    NULL)
 		n = strlen(root);
 	for (i = 0; i < conf->ninst; i++) {
-		p = conf_str(&conf->inst[i], OPT_SPOOL_DIR);
-		if (p == NULL || (root != NULL && (strncmp(p, root, n) != 0 ||
-		    (p[n] != '/' && p[n] != '\0'))))
-			fatalx("queue: spool directory %s outside %s",
-			    p != NULL ? p : "(none)", root);
-		if (root != NULL)
-			p = p[n] == '\0' ? "/" : p + n;
-		if (strlcpy(ctx->spool[i].path, p,
-		    sizeof(ctx->spool[i].path)) >= sizeof(ctx->spool[i].path))
-			fatalx("queue: spool directory path too long");
+		if ((p = conf_str(&conf->inst[i], OPT_SPOOL_DIR)) == NULL)
+			fatalx("queue: no spool directory");
+		queue_inside(root, n, p, ctx->spool[i].path,
+		    sizeof(ctx->spool[i].path));
 		ctx->spool[i].dirfd = -1;
+		ctx->spool[i].delivery_fd = -1;
+		ctx->spool[i].delivery[0] = '\0';
+		if (conf_bool(&conf->inst[i], OPT_DELIVERY_DIR) &&
+		    (p = conf_str(&conf->inst[i], OPT_DELIVERY_DIR)) != NULL)
+			queue_inside(root, n, p, ctx->spool[i].delivery,
+			    sizeof(ctx->spool[i].delivery));
 	}
 	ctx->nspool = conf->ninst;
 }
@@ -137,6 +162,12 @@ queue_open_spools(struct queue_ctx *ctx)
 			}
 		}
 		ctx->spool[i].dirfd = fd;
+		/* deliver: writes mailboxes there (SPEC 6.3). */
+		if (ctx->spool[i].delivery[0] != '\0' &&
+		    (ctx->spool[i].delivery_fd = open(ctx->spool[i].delivery,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+			fatal("queue: cannot open delivery directory %s",
+			    conf_str(&conf->inst[i], OPT_DELIVERY_DIR));
 		if (j < i)
 			continue;
 		if (spool_recover(fd, time(NULL), queue_recover_log,
@@ -162,5 +193,6 @@ queue_main(struct proc_boot *boot, struct msgchan *parent)
 	queue_open_spools(&ctx);
 	store_init(&ctx);
 	pass_init(&ctx);
+	poll_init(&ctx);
 	proc_run(ctx.base, PROC_QUEUE);
 }

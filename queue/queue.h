@@ -1,7 +1,9 @@
 /*
  * The queue process: the only writer of the spool (STYLE.md section 1).
  * queue.c is the entry point and the dispatch; store.c receives messages
- * from smtpd into the spool; pass.c runs the forwarding passes.
+ * from smtpd into the spool; pass.c runs the forwarding passes; chain.c
+ * the filter chains (built-ins from filter.c); poll.c the poll timer and
+ * --poll-run (retry:); admin.c the admin interface's commands.
  */
 #ifndef QUEUE_H
 #define QUEUE_H
@@ -20,15 +22,20 @@
 struct event;
 struct event_base;
 struct msg;
+struct qadmin;
 struct qchain;
 struct qfwd;
 struct qmsg;
 struct qpass;
+struct qpoll;
+struct spool_entry;
 
 /* One instance's spool directory, opened once at start. */
 struct queue_spool {
 	int		 dirfd;		/* shared by instances on one dir */
 	char		 path[PATH_MAX];	/* as seen inside the chroot */
+	int		 delivery_fd;	/* --delivery-dir, or -1: the spool */
+	char		 delivery[PATH_MAX];	/* as seen inside, or "" */
 };
 
 RB_HEAD(qmsg_tree, qmsg);
@@ -36,13 +43,26 @@ TAILQ_HEAD(qmsg_list, qmsg);
 TAILQ_HEAD(qfwd_list, qfwd);
 TAILQ_HEAD(qchain_list, qchain);
 
-/* What a filter chain came to (chain.c). */
+/*
+ * What a filter chain came to (chain.c).  parts lists the messages that
+ * split: made, in the state of the original (".new" in the --filter
+ * chain, ".busy" in the --client-filter chain), their content a hard
+ * link of the original's: the done callback commits, releases or
+ * removes them (the files); chain.c frees the list after done returns
+ * unless the callback took it (and set parts to NULL).
+ */
 struct chain_result {
 	int		 action;	/* FILTER_PASS, _ABANDON, _FAIL */
 	int		 rescan;	/* a filter asked for a rescan */
 	int		 endpass;	/* client: end the forwarding pass */
 	int		 ran;		/* a program ran: files may differ */
+	int		 changed;	/* a built-in rewrote the envelope */
+	int		 gone;		/* a built-in deleted the original
+					   itself: leave its files alone */
+	int		 builtin;	/* the last filter was a built-in */
 	int		 code;		/* 4xx/5xx from the text, or 0 */
+	struct spool_entry *parts;	/* split: new messages, or NULL */
+	size_t		 nparts;
 	char		 filter[128];	/* the last filter that ran */
 	char		 response[1001];	/* failure text */
 	char		 reason[1001];	/* logged, into the envelope */
@@ -63,11 +83,15 @@ struct queue_ctx {
 	struct event		*ev_commit;
 	struct qpass		*pass[BOUNDS_INSTANCES];/* by inst */
 	struct qfwd_list	 fwds;		/* awaiting mta */
+	struct qfwd_list	 claims;	/* every claimed message */
+	struct qpoll		*poll[BOUNDS_INSTANCES];/* by inst */
+	uint64_t		 pollid;	/* of the last poll-run */
 	struct qchain_list	 chains;	/* filter chains running */
 	uint64_t		 chainid;	/* of the last filter run */
 	uint64_t		 fwdid;		/* of the last forward */
 	int			 clients;	/* --as-client passes due */
 	int			 client_status;
+	struct qadmin		*admin;		/* admin.c, made when used */
 };
 
 /* Entry point after re-exec; never returns. */
@@ -95,13 +119,14 @@ void	 store_immediate_reply(struct queue_ctx *ctx, uint64_t sid,
  * chain.c: run the --filter (client 0, envelope state SPOOL_NEW) or
  * --client-filter (client 1, SPOOL_BUSY) chain of instance inst on
  * message base; done(ctx, arg, result) follows from the event loop.
- * Returns 0, or -1 when the instance has no such filters (done is then
- * never called).
+ * Built-ins of filter.c run here, programs and the network built-ins
+ * (net:, spam:, spam-edit:, mx:) in lookup.  Returns 0, or -1 when the
+ * instance has no such filters (done is then never called).
  */
 int	 chain_start(struct queue_ctx *ctx, uint32_t inst, int client,
 	    const char *base, int state,
-	    void (*done)(struct queue_ctx *, void *,
-	    const struct chain_result *), void *arg);
+	    void (*done)(struct queue_ctx *, void *, struct chain_result *),
+	    void *arg);
 
 /* chain.c: a reply from lookup (MSG_QUEUE_FILTER_RUN); else fatal. */
 void	 chain_dispatch(struct queue_ctx *ctx, struct msg *m);
@@ -114,8 +139,8 @@ void	 queue_recover_log(void *arg, enum spool_recover_action action,
 	    const char *name, int error);
 
 /*
- * pass.c: set up forwarding (after the spools are open): poll timers,
- * and the start-up pass for --forward and --as-client.
+ * pass.c: set up forwarding (after the spools are open): the start-up
+ * pass for --forward and --as-client.
  */
 void	 pass_init(struct queue_ctx *ctx);
 
@@ -145,5 +170,22 @@ void	 pass_session_end(struct queue_ctx *ctx, struct msg *m);
  * is fatal.  The caller calls msg_done().
  */
 void	 pass_dispatch(struct queue_ctx *ctx, struct msg *m);
+
+/*
+ * poll.c: the --poll timers (after pass_init()).  Each cycle runs the
+ * --poll-run program or built-in (retry:) first, then a forwarding pass.
+ */
+void	 poll_init(struct queue_ctx *ctx);
+
+/* poll.c: a reply from lookup (MSG_QUEUE_POLL_RUN); else fatal. */
+void	 poll_dispatch(struct queue_ctx *ctx, struct msg *m);
+
+/*
+ * admin.c: a request from control for an admin session
+ * (MSG_CONTROL_QUEUE_*: forward, flush, unfail-all, list, failures);
+ * anything else from control is fatal.  Flush is answered once the
+ * forwarding it started is over.  The caller calls msg_done().
+ */
+void	 admin_dispatch(struct queue_ctx *ctx, struct msg *m);
 
 #endif /* QUEUE_H */

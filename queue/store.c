@@ -6,9 +6,10 @@
  * write-only descriptor.  ENVELOPE and RCPT notifications fill the
  * envelope.  COMMIT: fsync the content, write and fsync "<base>.envelope.new",
  * run the --filter chain (chain.c) and, if a program ran, fsync both
- * files again, rename the envelope to ready, and once the spool directory
- * is fsync'd answer 250.  A filter failure removes both files and answers
- * with the filter's text.
+ * files again, rename the envelope to ready (after those of the messages
+ * a split: filter made), and once the spool directory is fsync'd answer
+ * 250.  A filter failure removes both files (and split: messages) and
+ * answers with the filter's text.
  * The directory fsync is shared by every commit of the same event-loop
  * round (group commit).  ROLLBACK or any failure removes both files.
  */
@@ -59,8 +60,11 @@ struct qmsg {
 	int			 filtering;	/* the filter chain runs */
 	int			 rescan;	/* a filter asked for a pass */
 	int			 bad;		/* errno of a bad field */
+	int			 gone;		/* a filter took the original */
 	char			 base[SPOOL_BASE_MAX];
 	struct envelope		 env;
+	struct spool_entry	*parts;		/* split: messages, ".new" */
+	size_t			 nparts;
 };
 
 static int	 qmsg_cmp(struct qmsg *, struct qmsg *);
@@ -82,7 +86,8 @@ static void	 store_commit(struct queue_ctx *, struct msg *);
 static void	 store_rollback(struct queue_ctx *, struct msg *);
 static void	 store_on_commit(evutil_socket_t, short, void *);
 static void	 store_on_chain(struct queue_ctx *, void *,
-		    const struct chain_result *);
+		    struct chain_result *);
+static void	 store_remove_parts(struct qmsg *);
 static void	 store_ready(struct queue_ctx *, struct qmsg *, int);
 
 static int
@@ -139,12 +144,34 @@ store_reply(struct queue_ctx *ctx, uint16_t type, uint64_t id,
 	chan_flush(&ctx->peer[PROC_SMTP]);
 }
 
-/* Forget qm; with remove, its files go too. */
+/* Remove the messages split: made from qm (in whatever state). */
+static void
+store_remove_parts(struct qmsg *qm)
+{
+	size_t	 i;
+
+	for (i = 0; i < qm->nparts; i++)
+		if (spool_remove(qm->dirfd, qm->parts[i].base) == -1)
+			log_warn("queue: cannot remove %s",
+			    qm->parts[i].base);
+	free(qm->parts);
+	qm->parts = NULL;
+	qm->nparts = 0;
+}
+
+/*
+ * Forget qm; with remove, its files go too (not the original's when a
+ * filter took it away itself: copy:pop leaves content behind on purpose).
+ */
 static void
 store_free(struct queue_ctx *ctx, struct qmsg *qm, int remove)
 {
-	if (remove && spool_remove(qm->dirfd, qm->base) == -1)
-		log_warn("queue: cannot remove %s", qm->base);
+	if (remove) {
+		store_remove_parts(qm);
+		if (!qm->gone && spool_remove(qm->dirfd, qm->base) == -1)
+			log_warn("queue: cannot remove %s", qm->base);
+	}
+	free(qm->parts);
 	if (qm->committing)
 		TAILQ_REMOVE(&ctx->commits, qm, commit);
 	RB_REMOVE(qmsg_tree, &ctx->msgs, qm);
@@ -397,10 +424,11 @@ store_commit(struct queue_ctx *ctx, struct msg *m)
  * The --filter chain is over (SPEC 4, 6.2): a failure removes the files
  * and answers with the filter's reply; an abandon answers 250 and keeps
  * the message only if the filter left its envelope in place; a pass
- * commits.
+ * commits.  Messages split: made are committed with the original, or
+ * alone when an abandon took the original away, and removed on failure.
  */
 static void
-store_on_chain(struct queue_ctx *ctx, void *arg, const struct chain_result *r)
+store_on_chain(struct queue_ctx *ctx, void *arg, struct chain_result *r)
 {
 	struct qmsg	*qm = arg;
 	char		 name[SPOOL_NAME_MAX], buf[512];
@@ -410,6 +438,10 @@ store_on_chain(struct queue_ctx *ctx, void *arg, const struct chain_result *r)
 	qm->filtering = 0;
 	/* Once committed, when the message is unlocked. */
 	qm->rescan = r->rescan;
+	qm->gone = r->gone;
+	qm->parts = r->parts;
+	qm->nparts = r->nparts;
+	r->parts = NULL;
 	switch (r->action) {
 	case FILTER_FAIL:
 		ulog_info(store_unit(ctx, inst), "rejected by filter: [%s]",
@@ -422,10 +454,16 @@ store_on_chain(struct queue_ctx *ctx, void *arg, const struct chain_result *r)
 			pass_trigger(ctx, inst, "rescan");
 		break;
 	case FILTER_ABANDON:
-		if (spool_name(name, sizeof(name), qm->base, SPOOL_NEW) == 0 &&
-		    faccessat(qm->dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
-		    0) {
-			store_ready(ctx, qm, 1);
+		if (!qm->gone && spool_name(name, sizeof(name), qm->base,
+		    SPOOL_NEW) == 0 && faccessat(qm->dirfd, name, F_OK,
+		    AT_SYMLINK_NOFOLLOW) == 0) {
+			store_ready(ctx, qm, r->ran);
+			break;
+		}
+		if (qm->nparts > 0) {
+			/* The split: messages stay, committed alone. */
+			qm->gone = 1;
+			store_ready(ctx, qm, 0);
 			break;
 		}
 		/* The filter took the message away: nothing remains. */
@@ -443,15 +481,29 @@ store_on_chain(struct queue_ctx *ctx, void *arg, const struct chain_result *r)
 
 /*
  * Make qm a ready message: after a filter program (ran), fsync both files
- * again since it may have rewritten them; rename the envelope to ready;
- * the directory fsync and the 250 follow in store_on_commit().
+ * again since it may have rewritten them; rename the envelopes of the
+ * messages split: made, then the original's (unless a filter took it
+ * away), to ready; the directory fsync and the 250 follow in
+ * store_on_commit().
  */
 static void
 store_ready(struct queue_ctx *ctx, struct qmsg *qm, int ran)
 {
 	struct timeval	 tv = { 0, 0 };
 	char		 name[SPOOL_NAME_MAX];
+	size_t		 i;
 
+	for (i = 0; i < qm->nparts; i++) {
+		if (spool_rename_state(qm->dirfd, qm->parts[i].base, SPOOL_NEW,
+		    SPOOL_READY) == -1) {
+			log_warn("queue: %s%s: rename", qm->parts[i].base,
+			    spool_state_suffix(SPOOL_NEW));
+			store_fail(ctx, qm, R_STORE);
+			return;
+		}
+	}
+	if (qm->gone)
+		goto commit;
 	if (ran && (spool_name(name, sizeof(name), qm->base,
 	    SPOOL_KIND_CONTENT) == -1 || spool_fsync_file(qm->dirfd,
 	    name) == -1 || spool_name(name, sizeof(name), qm->base,
@@ -467,6 +519,7 @@ store_ready(struct queue_ctx *ctx, struct qmsg *qm, int ran)
 		store_fail(ctx, qm, R_STORE);
 		return;
 	}
+commit:
 	qm->committing = 1;
 	TAILQ_INSERT_TAIL(&ctx->commits, qm, commit);
 	/* After the frames read in this round: one fsync per directory. */

@@ -42,6 +42,11 @@ smtpd_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
 	struct smtpd_ctx	*ctx = arg;
 
+	if (ch->peer == PROC_CONTROL) {
+		smtpd_admin_dispatch(ctx, m);
+		msg_done(&ch->m, m);
+		return;
+	}
 	if ((m->flags & MSG_F_REPLY) == 0 || (ch->peer == PROC_QUEUE ?
 	    m->type != MSG_SMTPD_MESSAGE_CREATE &&
 	    m->type != MSG_SMTPD_MESSAGE_COMMIT : ch->peer != PROC_LOOKUP ||
@@ -111,6 +116,7 @@ smtpd_session_closed(struct smtpd_ctx *ctx)
 {
 	if (ctx->nsessions > 0)
 		ctx->nsessions--;
+	ctx->in_finished++;
 	smtpd_resume(ctx);
 }
 
@@ -166,9 +172,17 @@ smtpd_on_accept(evutil_socket_t lfd, short ev, void *arg)
 			close(fd);
 			continue;
 		}
+		if (ctx->disabled[sl->l->inst]) {
+			smtpd_admin_refuse(ctx, sl->l, fd,
+			    (struct sockaddr *)&ss);
+			continue;
+		}
+		smtpd_admin_accepted(ctx, sl->l, fd, (struct sockaddr *)&ss);
 		if (session_new(ctx, sl->l, fd, (struct sockaddr *)&ss,
-		    len) == 0)
+		    len) == 0) {
 			ctx->nsessions++;
+			ctx->in_started++;
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 /*
  * The smtpd process: listeners, accept and pause, and the context its
- * sessions (session.c) share.
+ * sessions (session.c) share; admin.c serves the admin interface's
+ * smtp enable|disable and status.
  */
 #ifndef SMTPD_H
 #define SMTPD_H
@@ -15,7 +16,10 @@
 
 struct event;
 struct event_base;
+struct msg;
 struct session;
+struct smtpd_conn;
+struct sockaddr;
 struct tls;
 
 /* Sessions at once, at most (fewer when descriptors are short). */
@@ -48,6 +52,12 @@ struct smtpd_ctx {
 	size_t			 maxsessions;
 	char			 hostname[BOUNDS_DOMAIN + 1];
 	struct tls		*tls[BOUNDS_INSTANCES];	/* server contexts */
+	/* The admin interface (admin.c). */
+	int			 disabled[BOUNDS_INSTANCES]; /* smtp disable */
+	uint64_t		 in_started;	/* connections served */
+	uint64_t		 in_finished;	/* and closed */
+	struct smtpd_conn	*conns;		/* open ones, for status */
+	size_t			 nconns, connsz;
 };
 
 /* Entry point after re-exec; never returns. */
@@ -59,5 +69,28 @@ void	 smtpd_main(struct proc_boot *, struct msgchan *)
  * accept again if they were paused for the session limit.
  */
 void	 smtpd_session_closed(struct smtpd_ctx *ctx);
+
+/*
+ * admin.c: a request from control (MSG_CONTROL_SMTP_*), answered at
+ * once; anything else from control is fatal.  The caller calls
+ * msg_done().
+ */
+void	 smtpd_admin_dispatch(struct smtpd_ctx *ctx, struct msg *m);
+
+/*
+ * admin.c: remember the accepted socket fd from peer sa on listener l
+ * for the status report's "IN:" lines, before a session takes it.  A
+ * connection is forgotten once its socket is closed (found out by
+ * fstat() when the report is made).
+ */
+void	 smtpd_admin_accepted(struct smtpd_ctx *ctx, const struct listener *l,
+	    int fd, const struct sockaddr *sa);
+
+/*
+ * admin.c: after "smtp disable": tell the client accepted on fd (from
+ * sa, on listener l) "421 service not available" and close fd.
+ */
+void	 smtpd_admin_refuse(struct smtpd_ctx *ctx, const struct listener *l,
+	    int fd, const struct sockaddr *sa);
 
 #endif /* SMTPD_H */

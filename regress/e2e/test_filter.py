@@ -224,11 +224,11 @@ def test_missing_program_fails(relay, workdir):
     assert names(spool) == []
 
 
-def test_unbuilt_builtin_refused_at_start(relay_factory):
+def test_bad_builtin_value_refused_at_start(relay_factory):
     from harness import run
-    r = run("--filter", "spam:127.0.0.1:783", "--port", str(free_port()))
+    r = run("--client-filter", "mx:nst=0", "--port", str(free_port()))
     assert r.returncode == 1
-    assert "--filter: spam: not supported yet" in r.stderr
+    assert "--client-filter" in r.stderr and "nst=" in r.stderr
 
 
 # --client-filter (SPEC 5, 6.2 client column)

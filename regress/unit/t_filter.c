@@ -366,6 +366,11 @@ TEST(t_filter_parse_good)
 	    FILTER_BUILTIN_HARDLINK);
 	T_ASSERT(parse("copy:POP,nodelete;", &fb));
 	T_EQ_INT(fb.flags, FILTER_BUILTIN_NODELETE | FILTER_BUILTIN_POP);
+	/* Blanks around the options, as the configuration check allows. */
+	T_ASSERT(parse("copy: nodelete ;\tpop", &fb));
+	T_EQ_INT(fb.flags, FILTER_BUILTIN_NODELETE | FILTER_BUILTIN_POP);
+	T_ASSERT(parse("split: raw ", &fb));
+	T_EQ_INT(fb.flags, FILTER_BUILTIN_RAW);
 	T_ASSERT(parse("deliver:", &fb));
 	T_EQ_INT(fb.kind, FILTER_BUILTIN_DELIVER);
 	T_EQ_INT(fb.flags, 0);

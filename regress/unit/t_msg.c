@@ -1066,7 +1066,7 @@ TEST(msg_type_table)
 	T_EQ_STR(msg_type_reply_sig(MSG_SMTPD_MESSAGE_COMMIT), "u32 str");
 	/* Forwarding: the request carries the content fd, the reply none. */
 	T_EQ_STR(msg_type_sig(MSG_QUEUE_MESSAGE_FORWARD),
-	    "u32 str str str u32 u32 str fd");
+	    "u32 str str str u32 u32 str str fd");
 	T_EQ_STR(msg_type_reply_sig(MSG_QUEUE_MESSAGE_FORWARD),
 	    "u32 u32 str data");
 	T_EQ_STR(msg_type_sig(MSG_QUEUE_MESSAGE_RCPT_NOTIFY), "u32 data");

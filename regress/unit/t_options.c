@@ -268,11 +268,16 @@ TEST(options_table_flags)
 	    OPT_PROMPT_TIMEOUT, OPT_CLIENT_SMTP_CONFIG, OPT_AS_PROXY,
 	    OPT_IMMEDIATE, OPT_CLIENT_INTERFACE, OPT_FILTER,
 	    OPT_FILTER_TIMEOUT, OPT_CLIENT_FILTER, OPT_ADDRESS_VERIFIER,
-	    OPT_SERVER_AUTH, OPT_SERVER_AUTH_CONFIG, OPT_SERVER_TLS,
+	    OPT_CLIENT_AUTH, OPT_CLIENT_AUTH_CONFIG, OPT_SERVER_AUTH,
+	    OPT_SERVER_AUTH_CONFIG, OPT_CLIENT_TLS, OPT_CLIENT_TLS_CONNECTION,
+	    OPT_CLIENT_TLS_REQUIRED, OPT_CLIENT_TLS_CERTIFICATE,
+	    OPT_CLIENT_TLS_SERVER_NAME, OPT_CLIENT_TLS_VERIFY,
+	    OPT_CLIENT_TLS_VERIFY_NAME, OPT_SERVER_TLS,
 	    OPT_SERVER_TLS_CONNECTION, OPT_SERVER_TLS_REQUIRED,
 	    OPT_SERVER_TLS_CERTIFICATE, OPT_SERVER_TLS_VERIFY,
 	    OPT_TLS_CONFIG, OPT_POP, OPT_POP_AUTH, OPT_POP_BY_NAME,
-	    OPT_POP_NO_DELETE };
+	    OPT_POP_NO_DELETE, OPT_POLL_RUN, OPT_DELIVERY_DIR, OPT_ADMIN,
+	    OPT_ADMIN_TERMINATE, OPT_DNSBL };
 	size_t	 i, j;
 	int	 id, n;
 
@@ -1269,22 +1274,71 @@ TEST(options_pending)
 	T_EQ_INT(run(ARGS("--filter", "/bin/true", "--filter", "exit:0",
 	    "--filter", "file:/bin/true", "--filter-timeout", "5"), err,
 	    sizeof(err)), CONF_OK);
+	/* The file-only built-ins run in queue. */
 	T_EQ_INT(run(ARGS("--filter", "/bin/true", "--filter", "copy:"),
-	    err, sizeof(err)), CONF_EUSAGE);
-	T_EQ_STR(err, "--filter: copy: not supported yet");
+	    err, sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--filter", "msgid:", "--filter", "deliver:",
+	    "--filter", "split:raw", "--filter", "copy:pop;nodelete",
+	    "--delivery-dir", "/var/mail"), err, sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--client-filter", "split:", "--client-filter",
+	    "deliver:hardlink", "--client-filter", "msgid:"), err,
+	    sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--forward-to", "127.0.0.1:25", "--poll", "60",
+	    "--poll-run", "retry:3"), err, sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--forward-to", "127.0.0.1:25", "--poll", "60",
+	    "--poll-run", "/usr/local/bin/poll"), err, sizeof(err)), CONF_OK);
+	/* Those that need the network run in lookup. */
+	r = run(ARGS("--filter", "msgid:", "--filter", "spam:127.0.0.1:783",
+	    "--filter", "spam-edit:[::1]:783", "--filter", "net:/run/f.s",
+	    "--client-filter", "net:localhost:9000", "--client-filter",
+	    "mx:", "--client-filter", "mx:nst=1;rt=30;127.0.0.1:5353"),
+	    err, sizeof(err));
+	T_EQ_INT(r, CONF_OK);
 	T_EQ_INT(run(ARGS("--client-filter", "exit:102", "--client-filter",
 	    "/bin/true"), err, sizeof(err)), CONF_OK);
-	T_EQ_INT(run(ARGS("--client-filter", "mx:"), err, sizeof(err)),
+	/* mx: options are checked as lookup parses them. */
+	T_EQ_INT(run(ARGS("--client-filter", "mx:nst=0"), err, sizeof(err)),
 	    CONF_EUSAGE);
-	T_EQ_STR(err, "--client-filter: mx: not supported yet");
+	T_ASSERT(strstr(err, "--client-filter") != NULL);
+	T_ASSERT(strstr(err, "nst=") != NULL);
+	T_EQ_INT(run(ARGS("--client-filter", "mx:;127.0.0.1"), err,
+	    sizeof(err)), CONF_EUSAGE);
+	T_EQ_INT(run(ARGS("--client-filter", "mx:127.0.0.1;127.0.0.2"), err,
+	    sizeof(err)), CONF_EUSAGE);
+	T_ASSERT(strstr(err, "DNS server given twice") != NULL);
 	T_EQ_INT(run(ARGS("--address-verifier", "/usr/local/bin/v"), err,
 	    sizeof(err)), CONF_OK);
 	T_EQ_INT(run(ARGS("--address-verifier", "account:"), err,
+	    sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--address-verifier", "account:100-200;lowercase;"
+	    "check"), err, sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--address-verifier", "net:127.0.0.1:10099"), err,
+	    sizeof(err)), CONF_OK);
+	/* account: refuses what account_parse() refuses. */
+	T_EQ_INT(run(ARGS("--address-verifier", "account:check;remote"), err,
 	    sizeof(err)), CONF_EUSAGE);
-	T_EQ_STR(err, "--address-verifier: account: not supported yet");
+	T_EQ_STR(err, "invalid --address-verifier value: \"account:check;"
+	    "remote\": account: check and remote cannot be combined");
+	T_EQ_INT(run(ARGS("--address-verifier", "account:1-2;3-4"), err,
+	    sizeof(err)), CONF_EUSAGE);
+	T_ASSERT(strstr(err, "uid range given twice") != NULL);
+	/* --dnsbl, both orders; checked as lookup parses it. */
+	T_EQ_INT(run(ARGS("--dnsbl", "zen.spamhaus.org,bl.mailspike.net"),
+	    err, sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--dnsbl", "bl.test,2,-3000,127.0.0.1:5353"), err,
+	    sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--dnsbl", "127.0.0.1,5000,1,bl.test,bl2.test"),
+	    err, sizeof(err)), CONF_OK);
+	T_EQ_INT(run(ARGS("--in-spool-dir", "/a", "--in-dnsbl",
+	    "bl.test,bl.test"), err, sizeof(err)), CONF_EUSAGE);
+	T_EQ_STR(err, "invalid --in-dnsbl value: \"bl.test,bl.test\": "
+	    "duplicate DNSBL zone");
+	T_EQ_INT(run(ARGS("--dnsbl", "bl.test,1,0"), err, sizeof(err)),
+	    CONF_EUSAGE);
+	/* The admin port is supported. */
 	T_EQ_INT(run(ARGS("--in-spool-dir", "/a", "--out-spool-dir", "/b",
-	    "--out-admin", "10026"), err, sizeof(err)), CONF_EUSAGE);
-	T_EQ_STR(err, "--admin: not supported yet");
+	    "--out-admin", "10026", "--admin-terminate"), err, sizeof(err)),
+	    CONF_OK);
 	/* POP is supported. */
 	T_EQ_INT(run(ARGS("--in-spool-dir", "/a", "--out-spool-dir", "/b",
 	    "--out-pop", "--out-pop-auth", "/etc/pop.auth",
@@ -1471,8 +1525,11 @@ TEST(options_spec13_three_instances)
 	T_EQ_INT(conf_bool(other, OPT_CLIENT_TLS), 1);
 	T_EQ_INT(conf_num(other, OPT_POLL), 3600);
 	T_EQ_INT(c.nwarn, 0);
+	/* poll-run, delivery-dir and the file-only filters are built. */
 	T_EQ_INT(config_pending(&c, err, sizeof(err)), CONF_EUSAGE);
-	T_EQ_STR(err, "--poll-run: not supported yet");
+	T_ASSERT(strstr(err, "not supported yet") != NULL);
+	T_ASSERT(strstr(err, "poll-run") == NULL);
+	T_ASSERT(strstr(err, "delivery-dir") == NULL);
 	config_free(&c);
 }
 

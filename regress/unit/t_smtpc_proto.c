@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "bounds.h"
+#include "md5.h"
+#include "secrets.h"
 #include "mta/smtpc_proto.h"
 #include "t.h"
 
@@ -43,6 +45,13 @@ struct fake {
 	const struct smtpc_msg	*next;		/* given from done() */
 	int			 quit_in_done;
 	size_t			 nrcpt;		/* of the message in hand */
+	int			 requests;	/* SMTPC_REQ_AUTH_SECRET asked */
+	/* With answer_now: the account given from inside request(). */
+	int			 answer_now;
+	int			 kind;
+	const char		*id;
+	const char		*secret;
+	size_t			 secretlen;
 };
 
 static void	 f_send(void *, const char *);
@@ -112,7 +121,14 @@ f_start_tls(void *arg)
 static void
 f_request(void *arg, enum smtpc_req kind)
 {
-	abort();
+	struct fake	*f = arg;
+
+	if (kind != SMTPC_REQ_AUTH_SECRET)
+		abort();
+	f->requests++;
+	if (f->answer_now)
+		smtpc_proto_auth_secret(&f->p, f->kind, f->id,
+		    (const unsigned char *)f->secret, f->secretlen);
 }
 
 static void
@@ -1205,5 +1221,444 @@ TEST(smtpc_hostile_replies)
 	T_EQ_STR(f->res[0].reason, "unexpected reply: 421 bye");
 	smtpc_proto_content(&f->p, "QQQ", 3, 1);	/* ignored: closed */
 	T_ASSERT(strstr(f->wire, "QQQ") == NULL);
+	fake_free(f);
+}
+
+/*
+ * AUTH (SPEC 5, 7)
+ */
+
+#define EHLO_AUTH(mechs)	"250-mx.example\r\n250-8BITMIME\r\n250 AUTH " mechs
+
+/* The account answer of a test: kind, id and a NUL-terminated secret. */
+static void
+answer(struct fake *f, int kind, const char *id, const char *secret)
+{
+	smtpc_proto_auth_secret(&f->p, kind, id,
+	    (const unsigned char *)secret, strlen(secret));
+}
+
+/* Connected and greeted with auth configured; EHLO answered with ehlo. */
+static struct fake *
+auth_session(struct smtpc_conf *c, const char *ehlo)
+{
+	c->auth = 1;
+	return (established(c, ehlo));
+}
+
+TEST(smtpc_auth_plain)
+{
+	struct smtpc_conf	 c;
+	struct smtpc_msg	 m;
+	struct fake		*f;
+
+	conf_default(&c);
+	f = auth_session(&c, EHLO_AUTH("PLAIN LOGIN"));
+	/* the account is asked for, nothing sent meanwhile */
+	T_EQ_INT(f->requests, 1);
+	T_WIRE(f, "");
+	T_EQ_INT(f->ready, 0);
+	msg_init(&m, rcpt1, 1);
+	m.auth = "id";
+	T_EQ_INT(smtpc_proto_message(&f->p, &m), 0);	/* waits */
+	T_WIRE(f, "");
+	answer(f, SECRET_PLAIN, "id", "pw");
+	/* base64 of "\0id\0pw" */
+	T_WIRE(f, "AUTH PLAIN AGlkAHB3\r\n");
+	T_EQ_STR(smtpc_proto_auth_mech(&f->p), "");
+	srv(f, "235 2.7.0 authenticated");
+	T_EQ_STR(smtpc_proto_auth_mech(&f->p), "PLAIN");
+	T_WIRE(f, "AUTH PLAIN AGlkAHB3\r\nMAIL FROM:<a@b.example> BODY=7BIT "
+	    "AUTH=id\r\n");
+	/* the trace shows no credential */
+	T_ASSERT(strstr(f->trace, "AGlkAHB3") == NULL);
+	T_ASSERT(strstr(f->trace, "tx>>: \"AUTH PLAIN\" [initial response "
+	    "not logged]\n") != NULL);
+	T_EQ_INT(f->requests, 1);
+	fake_free(f);
+
+	/* an answer given from inside the request */
+	f = fake_new(&c);
+	f->answer_now = 1;
+	f->kind = SECRET_PLAIN;
+	f->id = "alice@example.com";
+	f->secret = "s3cret";
+	f->secretlen = 6;
+	smtpc_proto_start(&f->p);
+	srv(f, "220 mx\r\n" EHLO_AUTH("PLAIN"));
+	/* base64 of "\0alice@example.com\0s3cret" */
+	T_WIRE(f, "EHLO relay.example\r\n"
+	    "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHMzY3JldA==\r\n");
+	srv(f, "235 ok");
+	T_EQ_INT(f->ready, 1);
+	/* an answer that is not waited for is ignored */
+	answer(f, SECRET_PLAIN, "x", "y");
+	T_WIRE(f, "EHLO relay.example\r\n"
+	    "AUTH PLAIN AGFsaWNlQGV4YW1wbGUuY29tAHMzY3JldA==\r\n");
+	fake_free(f);
+}
+
+TEST(smtpc_auth_login)
+{
+	struct smtpc_conf	 c;
+	struct fake		*f;
+
+	conf_default(&c);
+	f = auth_session(&c, EHLO_AUTH("LOGIN"));
+	answer(f, SECRET_PLAIN, "user", "pass");
+	T_WIRE(f, "AUTH LOGIN\r\n");
+	clear(f);
+	srv(f, "334 VXNlcm5hbWU6");
+	T_WIRE(f, "dXNlcg==\r\n");
+	clear(f);
+	srv(f, "334 UGFzc3dvcmQ6");
+	T_WIRE(f, "cGFzcw==\r\n");
+	clear(f);
+	T_EQ_INT(f->ready, 0);
+	srv(f, "235 ok");
+	T_EQ_INT(f->ready, 1);
+	T_EQ_STR(smtpc_proto_auth_mech(&f->p), "LOGIN");
+	T_ASSERT(strstr(f->trace, "dXNlcg==") == NULL);
+	T_ASSERT(strstr(f->trace, "cGFzcw==") == NULL);
+	T_ASSERT(strstr(f->trace, "tx>>: [authentication response not "
+	    "logged]\n") != NULL);
+	/* the challenges are no secret */
+	T_ASSERT(strstr(f->trace, "rx<<: \"334 VXNlcm5hbWU6\"") != NULL);
+	fake_free(f);
+
+	/* a third challenge is cancelled, the 501 fails the session */
+	f = auth_session(&c, EHLO_AUTH("LOGIN"));
+	answer(f, SECRET_PLAIN, "user", "pass");
+	srv(f, "334 VXNlcm5hbWU6\r\n334 UGFzc3dvcmQ6");
+	clear(f);
+	srv(f, "334 bW9yZT8=");
+	T_WIRE(f, "*\r\n");
+	srv(f, "501 5.7.0 cancelled");
+	T_EQ_INT(f->closed, 1);
+	T_EQ_INT(f->close_failed, 1);
+	T_EQ_STR(f->close_reason, "authentication failed: 501 5.7.0 "
+	    "cancelled");
+	fake_free(f);
+
+	/* a server that challenges for ever is given up */
+	f = auth_session(&c, EHLO_AUTH("LOGIN"));
+	answer(f, SECRET_PLAIN, "user", "pass");
+	srv(f, "334 a\r\n334 b\r\n334 c\r\n334 d");
+	T_EQ_INT(f->closed, 0);
+	srv(f, "334 e");
+	T_EQ_INT(f->closed, 1);
+	T_EQ_STR(f->close_reason, "authentication failed: 334 e");
+	fake_free(f);
+}
+
+/* RFC 2195's example: "tim", "tanstaaftanstaaf" and this challenge. */
+#define CRAM_CHAL	"PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+"
+#define CRAM_RESP	"dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw"
+
+TEST(smtpc_auth_cram_md5)
+{
+	struct smtpc_conf	 c;
+	struct fake		*f;
+	unsigned char		 state[MD5_HMAC_STATE];
+
+	conf_default(&c);
+	/* from the password: preferred over PLAIN and LOGIN */
+	f = auth_session(&c, EHLO_AUTH("LOGIN PLAIN CRAM-MD5 XOAUTH2"));
+	answer(f, SECRET_PLAIN, "tim", "tanstaaftanstaaf");
+	T_WIRE(f, "AUTH CRAM-MD5\r\n");
+	clear(f);
+	srv(f, "334 " CRAM_CHAL);
+	T_WIRE(f, CRAM_RESP "\r\n");
+	T_ASSERT(strstr(f->trace, CRAM_RESP) == NULL);
+	srv(f, "235 ok");
+	T_EQ_INT(f->ready, 1);
+	T_EQ_STR(smtpc_proto_auth_mech(&f->p), "CRAM-MD5");
+	fake_free(f);
+
+	/* from the md5 state of emailrelay-passwd: the same response */
+	md5_hmac_state("tanstaaftanstaaf", 16, state);
+	f = auth_session(&c, EHLO_AUTH("CRAM-MD5"));
+	smtpc_proto_auth_secret(&f->p, SECRET_MD5, "tim", state,
+	    sizeof(state));
+	T_WIRE(f, "AUTH CRAM-MD5\r\n");
+	clear(f);
+	srv(f, "334 " CRAM_CHAL);
+	T_WIRE(f, CRAM_RESP "\r\n");
+	srv(f, "235 ok");
+	T_EQ_INT(f->ready, 1);
+	fake_free(f);
+
+	/* a challenge that is no base64: cancelled */
+	f = auth_session(&c, EHLO_AUTH("CRAM-MD5"));
+	answer(f, SECRET_PLAIN, "tim", "tanstaaftanstaaf");
+	clear(f);
+	srv(f, "334 not*base64");
+	T_WIRE(f, "*\r\n");
+	srv(f, "501 cancelled");
+	T_EQ_STR(f->close_reason, "authentication failed: 501 cancelled");
+	fake_free(f);
+}
+
+TEST(smtpc_auth_xoauth2)
+{
+	struct smtpc_conf	 c;
+	struct fake		*f;
+	const char		*ir = "user=a@b.example\001auth=Bearer tok\001\001";
+
+	conf_default(&c);
+	f = auth_session(&c, EHLO_AUTH("PLAIN LOGIN XOAUTH2"));
+	answer(f, SECRET_OAUTH, "a@b.example", ir);
+	T_WIRE(f, "AUTH XOAUTH2 dXNlcj1hQGIuZXhhbXBsZQFhdXRoPUJlYXJlciB0b2sBAQ=="
+	    "\r\n");
+	T_ASSERT(strstr(f->trace, "dXNlcj1h") == NULL);
+	T_ASSERT(strstr(f->trace, "tx>>: \"AUTH XOAUTH2\" [initial response "
+	    "not logged]\n") != NULL);
+	srv(f, "235 2.7.0 Accepted");
+	T_EQ_INT(f->ready, 1);
+	T_EQ_STR(smtpc_proto_auth_mech(&f->p), "XOAUTH2");
+	fake_free(f);
+
+	/* an error challenge gets an empty response, then the failure */
+	f = auth_session(&c, EHLO_AUTH("XOAUTH2"));
+	answer(f, SECRET_OAUTH, "a@b.example", ir);
+	clear(f);
+	srv(f, "334 eyJzdGF0dXMiOiI0MDEifQ==");
+	T_WIRE(f, "\r\n");
+	srv(f, "535 5.7.8 Username and Password not accepted");
+	T_EQ_INT(f->closed, 1);
+	T_EQ_STR(f->close_reason, "authentication failed: 535 5.7.8 Username "
+	    "and Password not accepted");
+	fake_free(f);
+}
+
+/* The mechanism chosen for an account of kind, or the close reason. */
+static const char *
+choose(const char *config, int tls, const char *offered, int kind)
+{
+	static char		 out[1300];
+	struct smtpc_conf	 c;
+	struct fake		*f;
+	char			 ehlo[256];
+	unsigned char		 state[MD5_HMAC_STATE];
+
+	conf_default(&c);
+	c.auth_config = config;
+	c.tls_active = tls;
+	(void)snprintf(ehlo, sizeof(ehlo), "250-mx\r\n250 AUTH %s", offered);
+	f = auth_session(&c, ehlo);
+	if (kind == SECRET_MD5) {
+		memset(state, 7, sizeof(state));
+		smtpc_proto_auth_secret(&f->p, kind, "id", state,
+		    sizeof(state));
+	} else
+		answer(f, kind, "id", "pw");
+	if (f->closed)
+		(void)snprintf(out, sizeof(out), "%s", f->close_reason);
+	else if (strncmp(f->wire, "AUTH ", 5) == 0)
+		(void)snprintf(out, sizeof(out), "%.*s",
+		    (int)strcspn(f->wire + 5, " \r"), f->wire + 5);
+	else
+		(void)snprintf(out, sizeof(out), "?%.100s", f->wire);
+	fake_free(f);
+	return (out);
+}
+
+TEST(smtpc_auth_choice)
+{
+	const char	*all = "PLAIN LOGIN CRAM-MD5 XOAUTH2 CRAM-SHA256";
+
+	/* our order: CRAM-MD5, PLAIN, LOGIN; XOAUTH2 only with oauth */
+	T_EQ_STR(choose(NULL, 0, all, SECRET_PLAIN), "CRAM-MD5");
+	T_EQ_STR(choose(NULL, 0, "LOGIN PLAIN", SECRET_PLAIN), "PLAIN");
+	T_EQ_STR(choose(NULL, 0, "LOGIN", SECRET_PLAIN), "LOGIN");
+	T_EQ_STR(choose(NULL, 0, "XOAUTH2", SECRET_PLAIN), SMTPC_E_AUTHMECH);
+	T_EQ_STR(choose(NULL, 0, all, SECRET_OAUTH), "XOAUTH2");
+	T_EQ_STR(choose(NULL, 0, "PLAIN LOGIN", SECRET_OAUTH),
+	    SMTPC_E_AUTHMECH);
+	/* an md5 state is good for CRAM-MD5 only */
+	T_EQ_STR(choose(NULL, 0, all, SECRET_MD5), "CRAM-MD5");
+	T_EQ_STR(choose(NULL, 0, "PLAIN LOGIN CRAM-SHA1", SECRET_MD5),
+	    SMTPC_E_AUTHMECH);
+	/* nothing we know */
+	T_EQ_STR(choose(NULL, 0, "GSSAPI NTLM", SECRET_PLAIN),
+	    SMTPC_E_AUTHMECH);
+	T_EQ_STR(SMTPC_E_AUTHMECH, "cannot authenticate: no usable mechanism "
+	    "offered by the server");
+
+	/* m: keeps and orders, x: removes */
+	T_EQ_STR(choose("m:login", 0, all, SECRET_PLAIN), "LOGIN");
+	T_EQ_STR(choose("m:login,plain", 0, all, SECRET_PLAIN), "LOGIN");
+	T_EQ_STR(choose("m:xoauth2,plain", 0, all, SECRET_PLAIN), "PLAIN");
+	T_EQ_STR(choose("x:cram-md5", 0, all, SECRET_PLAIN), "PLAIN");
+	T_EQ_STR(choose("x:cram-md5 plain", 0, all, SECRET_PLAIN), "LOGIN");
+	T_EQ_STR(choose("m:plain", 0, "LOGIN CRAM-MD5", SECRET_PLAIN),
+	    SMTPC_E_AUTHMECH);
+	/* m:;a:plain = no AUTH before TLS, PLAIN only after */
+	T_EQ_STR(choose("m:;a:plain", 0, all, SECRET_PLAIN),
+	    SMTPC_E_AUTHMECH);
+	T_EQ_STR(choose("m:;a:plain", 1, all, SECRET_PLAIN), "PLAIN");
+	/* without a: or d:, m: and x: go on applying with TLS */
+	T_EQ_STR(choose("x:cram-md5", 1, all, SECRET_PLAIN), "PLAIN");
+	/* with d: only, m: and x: no longer apply */
+	T_EQ_STR(choose("m:login;d:cram-md5", 1, all, SECRET_PLAIN),
+	    "PLAIN");
+	T_EQ_STR(choose("m:login;d:cram-md5", 0, all, SECRET_PLAIN),
+	    "LOGIN");
+	/* case does not matter */
+	T_EQ_STR(choose("M:Login", 0, "plain login", SECRET_PLAIN), "LOGIN");
+}
+
+TEST(smtpc_auth_failures)
+{
+	struct smtpc_conf	 c;
+	struct smtpc_msg	 m;
+	struct fake		*f;
+	char			 big[SMTPC_AUTH_SECRETMAX + 2];
+
+	conf_default(&c);
+	msg_init(&m, rcpt1, 1);
+
+	/* 535: a session failure with the server's reply, no code */
+	f = auth_session(&c, EHLO_AUTH("PLAIN"));
+	smtpc_proto_message(&f->p, &m);
+	answer(f, SECRET_PLAIN, "id", "wrong");
+	srv(f, "535 5.7.8 bad credentials");
+	T_EQ_INT(f->nres, 1);
+	T_EQ_INT(f->res[0].status, SMTPC_SESSION_FAILED);
+	T_EQ_INT(f->res[0].code, 0);
+	T_EQ_STR(f->res[0].reason, "authentication failed: 535 5.7.8 bad "
+	    "credentials");
+	T_EQ_INT(f->closed, 1);
+	T_EQ_INT(f->close_failed, 1);
+	T_ASSERT(strstr(f->wire, "MAIL") == NULL);
+	T_EQ_STR(smtpc_proto_auth_mech(&f->p), "");
+	fake_free(f);
+
+	/* a 4xx too */
+	f = auth_session(&c, EHLO_AUTH("PLAIN"));
+	smtpc_proto_message(&f->p, &m);
+	answer(f, SECRET_PLAIN, "id", "pw");
+	srv(f, "454 4.7.0 try later");
+	T_EQ_STR(f->res[0].reason, "authentication failed: 454 4.7.0 try "
+	    "later");
+	T_EQ_INT(f->res[0].code, 0);
+	fake_free(f);
+
+	/* no usable mechanism fails the message in hand clearly */
+	f = auth_session(&c, EHLO_AUTH("GSSAPI"));
+	smtpc_proto_message(&f->p, &m);
+	answer(f, SECRET_PLAIN, "id", "pw");
+	T_EQ_INT(f->nres, 1);
+	T_EQ_INT(f->res[0].status, SMTPC_SESSION_FAILED);
+	T_EQ_STR(f->res[0].reason, SMTPC_E_AUTHMECH);
+	T_WIRE(f, "");
+	fake_free(f);
+
+	/* no account: the session says why */
+	f = auth_session(&c, EHLO_AUTH("PLAIN"));
+	smtpc_proto_message(&f->p, &m);
+	smtpc_proto_fail(&f->p, SMTPC_E_NOACCOUNT " for selector [x]");
+	T_EQ_STR(f->res[0].reason, "cannot authenticate: no client account "
+	    "for selector [x]");
+	T_EQ_INT(f->res[0].status, SMTPC_SESSION_FAILED);
+	/* a late answer changes nothing */
+	answer(f, SECRET_PLAIN, "id", "pw");
+	T_WIRE(f, "");
+	fake_free(f);
+
+	/* an account too long to send */
+	memset(big, 'p', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	f = auth_session(&c, EHLO_AUTH("PLAIN"));
+	answer(f, SECRET_PLAIN, "id", big);
+	T_EQ_STR(f->close_reason, SMTPC_E_AUTHLONG);
+	fake_free(f);
+	/* the longest one goes */
+	big[SMTPC_AUTH_SECRETMAX] = '\0';
+	f = auth_session(&c, EHLO_AUTH("PLAIN"));
+	answer(f, SECRET_PLAIN, "id", big);
+	T_EQ_INT(f->closed, 0);
+	T_ASSERT(strncmp(f->wire, "AUTH PLAIN AGlkAHBwcHBw", 22) == 0);
+	fake_free(f);
+
+	/* a reply while the account is awaited */
+	f = auth_session(&c, EHLO_AUTH("PLAIN"));
+	srv(f, "250 what");
+	T_EQ_STR(f->close_reason, "unexpected reply: 250 what");
+	fake_free(f);
+}
+
+TEST(smtpc_auth_when)
+{
+	struct smtpc_conf	 c;
+	struct fake		*f;
+
+	conf_default(&c);
+
+	/* a "= =" account: no AUTH */
+	f = auth_session(&c, EHLO_AUTH("PLAIN"));
+	T_EQ_INT(f->requests, 1);
+	answer(f, SECRET_NONE, "", "");
+	T_EQ_INT(f->ready, 1);
+	T_WIRE(f, "");
+	fake_free(f);
+
+	/* AUTH not offered: no request, on without AUTH */
+	f = auth_session(&c, EHLO_PLAIN);
+	T_EQ_INT(f->requests, 0);
+	T_EQ_INT(f->ready, 1);
+	fake_free(f);
+
+	/* HELO: no AUTH */
+	c.auth = 1;
+	f = fake_new(&c);
+	smtpc_proto_start(&f->p);
+	srv(f, "220 x\r\n500 no ehlo\r\n250 x");
+	T_EQ_INT(f->requests, 0);
+	T_EQ_INT(f->ready, 1);
+	fake_free(f);
+
+	/* not configured: never asked */
+	c.auth = 0;
+	f = established(&c, EHLO_AUTH("PLAIN"));
+	T_EQ_INT(f->requests, 0);
+	T_EQ_INT(f->ready, 1);
+	fake_free(f);
+
+	/* STARTTLS first; AUTH after the second EHLO, as it offers it */
+	c.auth = 1;
+	c.tls = 1;
+	c.auth_config = "m:;a:login";
+	f = fake_new(&c);
+	smtpc_proto_start(&f->p);
+	srv(f, "220 x\r\n250-x\r\n250-AUTH PLAIN\r\n250 STARTTLS");
+	T_EQ_INT(f->requests, 0);
+	T_WIRE(f, "EHLO relay.example\r\nSTARTTLS\r\n");
+	srv(f, "220 go");
+	smtpc_proto_tls_done(&f->p);
+	clear(f);
+	srv(f, "250-x\r\n250 AUTH=LOGIN PLAIN");
+	T_EQ_INT(f->requests, 1);
+	answer(f, SECRET_PLAIN, "u", "p");
+	T_WIRE(f, "AUTH LOGIN\r\n");
+	fake_free(f);
+
+	/* STARTTLS refused without tls required: AUTH in the clear */
+	c.auth_config = NULL;
+	f = fake_new(&c);
+	smtpc_proto_start(&f->p);
+	srv(f, "220 x\r\n250-x\r\n250-AUTH PLAIN\r\n250 STARTTLS\r\n"
+	    "454 not now");
+	T_EQ_INT(f->requests, 1);
+	fake_free(f);
+
+	/* QUIT asked for while the account is awaited: after AUTH */
+	c.tls = 0;
+	f = auth_session(&c, EHLO_AUTH("PLAIN"));
+	smtpc_proto_quit(&f->p);
+	T_WIRE(f, "");
+	answer(f, SECRET_PLAIN, "id", "pw");
+	srv(f, "235 ok");
+	T_WIRE(f, "AUTH PLAIN AGlkAHB3\r\nQUIT\r\n");
 	fake_free(f);
 }
