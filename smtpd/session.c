@@ -317,7 +317,8 @@ session_reply_check(struct session *s, struct msg *m)
 		/* Dropped without a reply; what it sent is never read. */
 		if (s->io != NULL)
 			io_drop(s->io, io_datalen(s->io));
-		session_close(s, "client address blocked");
+		/* Closed by session_process(), after this returns. */
+		ops_close(s, "client address blocked");
 		return;
 	}
 	session_begin(s);
