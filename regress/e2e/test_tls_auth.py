@@ -417,3 +417,43 @@ def test_pam(relay, workdir):
                        timeout=30)
     with pytest.raises(KeyError):
         pwd.getpwnam(PAM_USER)
+
+
+def test_forward_with_client_auth_to_second_relay(relay_factory, workdir):
+    """A relay forwards over STARTTLS with client AUTH to a second relay
+    that requires it; ClientAccountSelector picks the account, and the
+    next hop records who authenticated."""
+    from test_client_tls import secrets_file, write_entry
+    server = relay_factory()
+    p = pki(workdir)
+    port = free_port()
+    sspool = server.spool("next-hop")
+    server.start("--port", port, "--interface", "127.0.0.1", "--spool-dir",
+                 sspool, "--server-tls", "--server-tls-certificate",
+                 p["server-keycert"], "--server-tls-required",
+                 "--server-auth", secrets(workdir), ready_ports=[port])
+    client_secrets = secrets_file(workdir, (
+        "client plain alice alice+20secret\n"
+        "client plain:b Ym9i cGFzcw== for-bob\n"))
+    a = relay_factory()
+    spool = a.spool()
+    write_entry(spool, 1, "", to="one@example.com")
+    write_entry(spool, 2, "for-bob", to="two@example.com")
+    a.start("--as-client", "127.0.0.1:%d" % port, "--spool-dir", spool,
+            "--client-tls", "--client-tls-required", "--client-tls-verify",
+            p["ca"], "--client-tls-verify-name", "localhost",
+            "--client-auth", client_secrets, wait=False)
+    assert a.proc.wait(60) == 0, a.log()
+    a.stop(expect=None)
+    assert ready(spool) == []
+    got = {}
+    for base in ready(sspool):
+        env = read(os.path.join(sspool, base + ".envelope")).decode()
+        to = [ln.split(": ", 1)[1] for ln in env.split("\r\n")
+              if ln.startswith("X-MailRelay-To-Remote: ")]
+        auth = [ln.split(": ", 1)[1] for ln in env.split("\r\n")
+                if ln.startswith("X-MailRelay-Authentication: ")]
+        got[to[0]] = auth[0]
+        content = read(os.path.join(sspool, base + ".content"))
+        assert b"with ESMTPSA tls TLS_" in content.split(b"\r\n")[0]
+    assert got == {"one@example.com": "alice", "two@example.com": "bob"}
