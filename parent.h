@@ -13,7 +13,7 @@ struct event_base;
 struct msg;
 
 /*
- * parent_auth.c.  Start-up checks of secrets files and TLS material for
+ * parent_auth.c.  Start-up checks of secrets files and TLS files for
  * every instance: returns 0, or -1 after an error line on stderr.
  */
 int	 parent_auth_check(const struct config *);

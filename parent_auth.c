@@ -1,7 +1,8 @@
 /*
  * The parent's share of authentication (SPEC 7, STYLE.md section 1):
- * start-up checks of the secrets files and TLS material, so that a bad
- * file stops start-up with its name and line; opening a changed secrets
+ * start-up checks of the secrets files (so that a bad one stops start-up
+ * with its name and line) and that the TLS files can be opened (keys are
+ * parsed only by the processes that use them); opening a changed secrets
  * file for lookup, which runs without the rights to; and PAM checks for
  * pam: secrets, each in a short-lived child so that the parent never
  * blocks on PAM (PAM's own failure delay is switched off; the session
@@ -57,6 +58,8 @@ static const enum opt_id secrets_opts[] = {
 	OPT_SERVER_AUTH, OPT_POP_AUTH, OPT_CLIENT_AUTH
 };
 
+static int	 tls_files_check(const struct instconf *, enum opt_id,
+		    enum opt_id);
 static void	 pam_on_result(evutil_socket_t, short, void *);
 static void	 pam_reply(struct chan *, uint64_t, uint32_t);
 #ifdef HAVE_PAM
@@ -66,17 +69,54 @@ static void	 pam_nodelay(int, unsigned int, void *);
 static int	 pam_run(const char *, const char *);
 #endif
 
+/*
+ * TLS files must be readable; only the processes that use a key parse
+ * it (smtp, pop, mta while still root), so the parent merely opens them.
+ */
+static int
+tls_files_check(const struct instconf *ic, enum opt_id certopt,
+    enum opt_id caopt)
+{
+	const struct optval	*ov = &ic->opt[certopt];
+	const char		*ca, *errstr;
+	uint32_t		 protocols;
+	size_t			 i;
+	int			 fd;
+
+	if (tlsconf_protocols(conf_str(ic, OPT_TLS_CONFIG), &protocols,
+	    &errstr) == -1) {
+		fprintf(stderr, "emailrelay: error: --tls-config: %s\n",
+		    errstr);
+		return (-1);
+	}
+	for (i = 0; ov->set && i < ov->nlist; i++) {
+		if ((fd = open(ov->list[i], O_RDONLY | O_CLOEXEC)) == -1) {
+			fprintf(stderr, "emailrelay: error: --%s: %s: %s\n",
+			    option_def(certopt)->name, ov->list[i],
+			    strerror(errno));
+			return (-1);
+		}
+		close(fd);
+	}
+	ca = conf_str(ic, caopt);
+	if (ca != NULL && *ca != '\0' && strcmp(ca, "<default>") != 0 &&
+	    (fd = open(ca, O_RDONLY | O_CLOEXEC)) == -1) {
+		fprintf(stderr, "emailrelay: error: --%s: %s: %s\n",
+		    option_def(caopt)->name, ca, strerror(errno));
+		return (-1);
+	} else if (ca != NULL && *ca != '\0' && strcmp(ca, "<default>") != 0)
+		close(fd);
+	return (0);
+}
+
 int
 parent_auth_check(const struct config *c)
 {
 	const struct instconf	*ic;
 	struct secrets		*sec;
-	struct tls		*srv;
-	struct tls_config	*cli;
 	const char		*v;
 	char			 err[512];
 	size_t			 k, i;
-	int			 chain;
 
 	for (k = 0; k < c->ninst; k++) {
 		ic = &c->inst[k];
@@ -108,25 +148,15 @@ parent_auth_check(const struct config *c)
 		}
 		if ((conf_bool(ic, OPT_SERVER_TLS) ||
 		    conf_bool(ic, OPT_SERVER_TLS_CONNECTION)) &&
-		    !conf_bool(ic, OPT_DONT_SERVE)) {
-			if ((srv = tlsconf_server_inst(ic, err,
-			    sizeof(err))) == NULL) {
-				fprintf(stderr, "emailrelay: error: tls server "
-				    "configuration: %s\n", err);
-				return (-1);
-			}
-			tls_free(srv);
-		}
-		if (conf_bool(ic, OPT_CLIENT_TLS) ||
-		    conf_bool(ic, OPT_CLIENT_TLS_CONNECTION)) {
-			if ((cli = tlsconf_client_inst(ic, &chain, err,
-			    sizeof(err))) == NULL) {
-				fprintf(stderr, "emailrelay: error: tls client "
-				    "configuration: %s\n", err);
-				return (-1);
-			}
-			tls_config_free(cli);
-		}
+		    !conf_bool(ic, OPT_DONT_SERVE) &&
+		    tls_files_check(ic, OPT_SERVER_TLS_CERTIFICATE,
+		    OPT_SERVER_TLS_VERIFY) == -1)
+			return (-1);
+		if ((conf_bool(ic, OPT_CLIENT_TLS) ||
+		    conf_bool(ic, OPT_CLIENT_TLS_CONNECTION)) &&
+		    tls_files_check(ic, OPT_CLIENT_TLS_CERTIFICATE,
+		    OPT_CLIENT_TLS_VERIFY) == -1)
+			return (-1);
 	}
 	return (0);
 }

@@ -374,7 +374,8 @@ def test_secrets_reread_on_change_and_sighup(relay, workdir):
     assert login_ok(port, "alice", "after hup")
 
 
-PAM_USER = "erpamtest"
+# Unique, so that parallel runs on one machine do not share the account.
+PAM_USER = "erpam%s" % os.urandom(4).hex()
 
 
 def test_pam(relay, workdir):
