@@ -99,13 +99,14 @@ tls_files_check(const struct instconf *ic, enum opt_id certopt,
 		close(fd);
 	}
 	ca = conf_str(ic, caopt);
-	if (ca != NULL && *ca != '\0' && strcmp(ca, "<default>") != 0 &&
-	    (fd = open(ca, O_RDONLY | O_CLOEXEC)) == -1) {
+	if (ca == NULL || *ca == '\0' || strcmp(ca, "<default>") == 0)
+		return (0);
+	if ((fd = open(ca, O_RDONLY | O_CLOEXEC)) == -1) {
 		fprintf(stderr, "emailrelay: error: --%s: %s: %s\n",
 		    option_def(caopt)->name, ca, strerror(errno));
 		return (-1);
-	} else if (ca != NULL && *ca != '\0' && strcmp(ca, "<default>") != 0)
-		close(fd);
+	}
+	close(fd);
 	return (0);
 }
 

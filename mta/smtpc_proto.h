@@ -14,12 +14,13 @@
  * EHLO [<local ip>] when the domain has no dot, HELO after a 5xx to EHLO,
  * STARTTLS when configured and offered (mandatory with tls_required),
  * EHLO again after the handshake, AUTH when configured and offered (see
- * below), then ops->ready() once.  Each message given with smtpc_proto_message()
- * (also allowed before ready: it waits) goes MAIL, RCPT per recipient,
- * DATA and content, or BDAT for binarymime; with pipelining (configured
- * AND offered) MAIL, the RCPTs and DATA go in one batch and the replies
- * are matched in order.  Every message gets exactly one ops->done(); the
- * connection ends with exactly one ops->close().
+ * below), then ops->ready() once.  Each message given with
+ * smtpc_proto_message() (also allowed before ready: it waits) goes MAIL,
+ * RCPT per recipient, DATA and content, or BDAT for binarymime; with
+ * pipelining (configured AND offered) MAIL, the RCPTs and DATA go in one
+ * batch and the replies are matched in order.  Every message gets
+ * exactly one ops->done(); the connection ends with exactly one
+ * ops->close().
  *
  * Content (SPEC 5): in DATA mode the engine rewrites line ends: CRLF, a
  * bare LF and a lone CR (one not followed by LF) each end a line and are
