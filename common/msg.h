@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_VERSION	8
+#define MSG_VERSION	9
 #define MSG_HDRLEN	16
 #define MSG_MAX		16384		/* whole frame, header included */
 #define MSG_F_FD	0x0001
@@ -225,6 +225,14 @@ enum msg_type {
 	MSG_CONTROL_MTA_STATUS,
 	/* control -> parent: the admin "terminate" command (nothing). */
 	MSG_CONTROL_TERMINATE_NOTIFY,
+	/*
+	 * mta -> lookup: the address of a host name in --forward-to,
+	 * --as-client, --as-proxy, a SOCKS proxy or a ForwardToAddress
+	 * (A, then AAAA); id = mta's request id.  str host.  Reply u32
+	 * status (MSG_OK, else MSG_TEMPFAIL), str the numeric address, or
+	 * the reason.
+	 */
+	MSG_MTA_RESOLVE,
 	MSG_TYPE__COUNT
 };
 

@@ -2002,9 +2002,6 @@ pending_bad(const struct config *c, size_t k, enum opt_id id,
 int
 config_pending(const struct config *c, char *err, size_t errsz)
 {
-	static const enum opt_id	 fwd[] = { OPT_AS_CLIENT, OPT_AS_PROXY,
-	    OPT_FORWARD_TO };
-	struct hostport			 hp;
 	const char			*e;
 	size_t				 k, i;
 	int				 id;
@@ -2088,32 +2085,6 @@ config_pending(const struct config *c, char *err, size_t errsz)
 				return (seterr(err, errsz, CONF_EUSAGE, NULL,
 				    "--server-smtp-config: proxy: not "
 				    "supported yet"));
-		}
-	}
-	/*
-	 * Forwarding connects to addresses for now (host names wait for
-	 * DNS); through SOCKS 4a the proxy resolves the host name, but the
-	 * proxy itself must be an address.
-	 */
-	for (k = 0; k < c->ninst; k++) {
-		for (i = 0; i < sizeof(fwd) / sizeof(fwd[0]); i++) {
-			id = fwd[i];
-			if (!conf_bool(&c->inst[k], id) ||
-			    netaddr_parse_hostport(conf_str(&c->inst[k], id), 1,
-			    &hp, &e) == -1)
-				continue;
-			if (hp.socks[0] != '\0') {
-				if (!netaddr_is_ip(hp.socks))
-					return (seterr(err, errsz, CONF_EUSAGE,
-					    NULL, "--%s: socks proxy host name "
-					    "%s: not supported yet",
-					    options[id].name, hp.socks));
-				continue;
-			}
-			if (!hp.is_unix && !netaddr_is_ip(hp.host))
-				return (seterr(err, errsz, CONF_EUSAGE, NULL,
-				    "--%s: host name %s: not supported yet",
-				    options[id].name, hp.host));
 		}
 	}
 	return (CONF_OK);

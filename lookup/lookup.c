@@ -95,6 +95,12 @@ lookup_dispatch(struct chan *ch, struct msg *m, void *arg)
 		msg_done(&ch->m, m);
 		return;
 	}
+	if ((m->flags & MSG_F_REPLY) == 0 && ch->peer == PROC_MTA &&
+	    m->type == MSG_MTA_RESOLVE) {
+		lnet_mta_resolve(ctx, m);
+		msg_done(&ch->m, m);
+		return;
+	}
 	if ((m->flags & MSG_F_REPLY) && ch->peer == PROC_PARENT &&
 	    (m->type == MSG_LOOKUP_PAM_CHECK ||
 	    m->type == MSG_LOOKUP_SECRETS_OPEN)) {

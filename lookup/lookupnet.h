@@ -23,6 +23,7 @@ struct dns;
 struct dnsbl_conf;
 struct io;
 struct lookup_ctx;
+struct msg;
 struct lnet_resolve;
 struct filter_outcome;
 struct verify_outcome;
@@ -69,6 +70,12 @@ struct lnet_resolve *lnet_resolve_start(struct lookup_ctx *ctx,
 	    void (*done)(void *, const struct sockaddr *, socklen_t,
 	    const char *), void *arg);
 void	 lnet_resolve_cancel(struct lnet_resolve *r);
+
+/*
+ * An MSG_MTA_RESOLVE from mta: resolve its host name and answer with
+ * the numeric address or the reason.  A malformed request is fatal.
+ */
+void	 lnet_mta_resolve(struct lookup_ctx *ctx, struct msg *m);
 
 /*
  * A non-blocking socket connecting to sa under an io with cb(io, event,

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -21,6 +22,8 @@
 
 #include "io.h"
 #include "log.h"
+#include "lookupconf.h"
+#include "msg.h"
 #include "netaddr.h"
 #include "options.h"
 #include "dns.h"
@@ -323,4 +326,75 @@ lnet_io_connect(struct lookup_ctx *ctx, const struct sockaddr *sa,
 		return (NULL);
 	}
 	return (io);
+}
+
+/* An MSG_MTA_RESOLVE being answered. */
+struct lnet_mta_req {
+	struct lookup_ctx	*ctx;
+	uint64_t		 id;
+};
+
+static void
+lnet_mta_reply(struct lookup_ctx *ctx, uint64_t id, uint32_t status,
+    const char *text)
+{
+	struct msgchan	*out = &ctx->peer[PROC_MTA].m;
+
+	msg_reply_begin(out, MSG_MTA_RESOLVE, id, -1);
+	msg_put_u32(out, status);
+	msg_put_str(out, text);
+	msg_end(out);
+	chan_flush(&ctx->peer[PROC_MTA]);
+}
+
+static void
+lnet_on_mta_resolved(void *arg, const struct sockaddr *sa, socklen_t salen,
+    const char *errstr)
+{
+	struct lnet_mta_req	*q = arg;
+	char			 ip[INET6_ADDRSTRLEN];
+	const void		*a;
+
+	if (sa != NULL && (sa->sa_family == AF_INET ||
+	    sa->sa_family == AF_INET6)) {
+		a = sa->sa_family == AF_INET ?
+		    (const void *)&((const struct sockaddr_in *)sa)->sin_addr :
+		    (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
+		if (inet_ntop(sa->sa_family, a, ip, sizeof(ip)) != NULL) {
+			lnet_mta_reply(q->ctx, q->id, MSG_OK, ip);
+			free(q);
+			return;
+		}
+		errstr = "bad address";
+	}
+	lnet_mta_reply(q->ctx, q->id, MSG_TEMPFAIL,
+	    errstr != NULL ? errstr : "no address");
+	free(q);
+}
+
+void
+lnet_mta_resolve(struct lookup_ctx *ctx, struct msg *m)
+{
+	struct lnet_mta_req	*q;
+	char			 host[DNS_NAME_MAX + 1], addr[DNS_NAME_MAX + 8];
+
+	if (msg_get_str(m, host, sizeof(host)) == -1 ||
+	    msg_get_end(m) == -1 || m->id == 0)
+		fatalx("lookup: bad %s from mta", msg_type_name(m->type));
+	if (host[0] == '\0' || host[0] == '/' || strchr(host, ':') != NULL) {
+		lnet_mta_reply(ctx, m->id, MSG_TEMPFAIL, "invalid host name");
+		return;
+	}
+	(void)snprintf(addr, sizeof(addr), "%s:25", host);
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		lnet_mta_reply(ctx, m->id, MSG_TEMPFAIL, "out of memory");
+		return;
+	}
+	q->ctx = ctx;
+	q->id = m->id;
+	if (lnet_resolve_start(ctx, addr, 0, lnet_on_mta_resolved, q) ==
+	    NULL) {
+		free(q);
+		lnet_mta_reply(ctx, m->id, MSG_TEMPFAIL, "out of memory");
+	}
 }

@@ -110,6 +110,12 @@ mta_dispatch(struct chan *ch, struct msg *m, void *arg)
 		msg_done(&ch->m, m);
 		return;
 	}
+	if (ch->peer == PROC_LOOKUP && m->type == MSG_MTA_RESOLVE &&
+	    (m->flags & MSG_F_REPLY) != 0) {
+		mta_session_resolved(ctx, m);
+		msg_done(&ch->m, m);
+		return;
+	}
 	if (ch->peer == PROC_CONTROL && m->type == MSG_CONTROL_MTA_STATUS &&
 	    (m->flags & MSG_F_REPLY) == 0) {
 		mta_admin_status(ctx, &ch->m, m);

@@ -102,6 +102,8 @@ struct mta_session {
 	int			 tls_pending;	/* STARTTLS: handshake next */
 	int			 handshake;	/* TLS handshake under way */
 	uint64_t		 reqid;		/* request to lookup, or 0 */
+	int			 resolving;	/* MSG_MTA_RESOLVE asked */
+	char			 ip[INET6_ADDRSTRLEN];	/* resolved */
 	int			 free_wanted;	/* freed once lookup answered */
 	int			 response_ms;
 	struct event		*ev_prompt;	/* --prompt-timeout */
@@ -238,7 +240,8 @@ session_find(struct mta_ctx *ctx, uint32_t inst, const char *addr,
 
 	TAILQ_FOREACH(s, &ctx->sessions, entry) {
 		if (s->inst != inst || s->closed || s->quitting ||
-		    s->io == NULL || s->nbacklog >= MTA_BACKLOG ||
+		    (s->io == NULL && !s->resolving) ||
+		    s->nbacklog >= MTA_BACKLOG ||
 		    (s->started && smtpc_proto_closed(&s->proto)) ||
 		    strcmp(s->addr, addr) != 0 ||
 		    strcmp(s->selector, selector) != 0)
@@ -292,7 +295,7 @@ mta_session_forward(struct mta_ctx *ctx, struct msg *m)
 	}
 	TAILQ_INSERT_TAIL(&s->backlog, mm, entry);
 	s->nbacklog++;
-	if (s->io == NULL) {
+	if (s->io == NULL && !s->resolving) {
 		if (session_connect(s, err, sizeof(err)) == -1) {
 			session_connect_failed(s, err);
 			session_free(s);
@@ -366,8 +369,66 @@ session_sockaddr(const char *ip, unsigned int port,
 }
 
 /*
+ * Ask lookup for the address of host (SPEC 5: host names in
+ * --forward-to and ForwardToAddress, or of the SOCKS proxy); the
+ * connect goes on in mta_session_resolved().
+ */
+static void
+session_resolve(struct mta_session *s, const char *host)
+{
+	struct mta_ctx	*ctx = s->ctx;
+	struct msgchan	*l = &ctx->peer[PROC_LOOKUP].m;
+
+	do {
+		s->reqid = ++ctx->reqid;
+	} while (s->reqid == 0);
+	s->resolving = 1;
+	msg_begin(l, MSG_MTA_RESOLVE, s->reqid, -1);
+	msg_put_str(l, host);
+	msg_end(l);
+	chan_flush(&ctx->peer[PROC_LOOKUP]);
+}
+
+void
+mta_session_resolved(struct mta_ctx *ctx, struct msg *m)
+{
+	struct mta_session	*s;
+	char			 text[200], err[256];
+	uint32_t		 status;
+
+	if (msg_get_u32(m, &status) == -1 ||
+	    msg_get_str(m, text, sizeof(text)) == -1 ||
+	    msg_get_end(m) == -1 ||
+	    (status != MSG_OK && status != MSG_TEMPFAIL))
+		fatalx("mta: bad %s from lookup", msg_type_name(m->type));
+	TAILQ_FOREACH(s, &ctx->sessions, entry)
+		if (s->reqid == m->id && s->resolving)
+			break;
+	if (s == NULL || m->id == 0)
+		fatalx("mta: %s from lookup for no request",
+		    msg_type_name(m->type));
+	s->reqid = 0;
+	s->resolving = 0;
+	if (s->free_wanted) {
+		session_free(s);
+		return;
+	}
+	if (status != MSG_OK)
+		(void)snprintf(err, sizeof(err), "cannot resolve host name: "
+		    "%s", text);
+	else if (strlcpy(s->ip, text, sizeof(s->ip)) >= sizeof(s->ip))
+		(void)strlcpy(err, "bad address from the resolver",
+		    sizeof(err));
+	else if (session_connect(s, err, sizeof(err)) == 0)
+		return;
+	session_connect_failed(s, err);
+	session_free(s);
+}
+
+/*
  * Start connecting to s->addr (or its SOCKS proxy), from
- * --client-interface when given.  Returns 0, or -1 with the reason in
+ * --client-interface when given; a host name is resolved by lookup
+ * first.  Returns 0 (connecting or resolving), or -1 with the reason in
  * err when the connect failed at once.
  */
 static int
@@ -407,17 +468,23 @@ session_connect(struct mta_session *s, char *err, size_t errsz)
 			return (-1);
 		}
 		len = sizeof(*sun);
-	} else if (hp.socks[0] != '\0') {
-		if (session_sockaddr(hp.socks, hp.socks_port, &ss, &len) ==
-		    -1) {
-			(void)strlcpy(err, "socks proxy host names are not "
-			    "supported yet", errsz);
-			return (-1);
+	} else {
+		const char	*host = hp.socks[0] != '\0' ? hp.socks : hp.host;
+		unsigned int	 port = hp.socks[0] != '\0' ? hp.socks_port :
+				    hp.port;
+
+		if (s->ip[0] != '\0')
+			host = s->ip;
+		if (session_sockaddr(host, port, &ss, &len) == -1) {
+			if (s->ip[0] != '\0') {
+				(void)strlcpy(err, "bad address from the "
+				    "resolver", errsz);
+				return (-1);
+			}
+			session_resolve(s, host);
+			return (0);
 		}
-		s->socks = 1;
-	} else if (session_sockaddr(hp.host, hp.port, &ss, &len) == -1) {
-		(void)strlcpy(err, "host names are not supported yet", errsz);
-		return (-1);
+		s->socks = hp.socks[0] != '\0';
 	}
 	iface = conf_bool(ic, OPT_CLIENT_INTERFACE) ?
 	    conf_str(ic, OPT_CLIENT_INTERFACE) : NULL;

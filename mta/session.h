@@ -25,4 +25,11 @@ void	 mta_session_forward(struct mta_ctx *ctx, struct msg *m);
  */
 void	 mta_session_secret(struct mta_ctx *ctx, struct msg *m);
 
+/*
+ * lookup's reply to a session's MSG_MTA_RESOLVE: connect to the address,
+ * or fail the session's messages with the reason.  A reply that matches
+ * no request is fatal.
+ */
+void	 mta_session_resolved(struct mta_ctx *ctx, struct msg *m);
+
 #endif /* MTA_SESSION_H */

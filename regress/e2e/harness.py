@@ -189,6 +189,12 @@ class Relay:
         """The emailrelay parent's pid (not a wrapper's)."""
         if not self.wrapped:
             return self.proc.pid
+        try:
+            # A wrapper that ends in exec (unshare, sh -c 'exec ...').
+            if os.path.samefile("/proc/%d/exe" % self.proc.pid, self.exe):
+                return self.proc.pid
+        except OSError:
+            pass
         for entry in os.listdir("/proc"):
             st = entry.isdigit() and proc_status(int(entry))
             if st and st.get("PPid") == str(self.proc.pid):

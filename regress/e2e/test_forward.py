@@ -542,11 +542,3 @@ def test_forward_to_unix_socket(relay_factory, workdir):
     ((frm, rcpts, data),) = fake.messages
     assert rcpts == ["b@example.com", "c@other.example"]
     assert data == content_a.replace(b"\r\n.", b"\r\n..")
-
-
-def test_host_name_refused_at_start(relay_factory):
-    r = run("--as-client", "smarthost.example:25", "--spool-dir",
-            relay_factory().spool(), user=None)
-    assert r.returncode != 0
-    assert "usage error: --as-client: host name smarthost.example: " \
-        "not supported yet" in r.stderr

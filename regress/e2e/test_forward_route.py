@@ -197,6 +197,25 @@ def test_socks4a_request(relay_factory):
                                                "c@other.example"]]
 
 
+def test_socks_proxy_by_host_name(relay_factory):
+    """The proxy itself may be named: lookup resolves it ("localhost"
+    without DNS, RFC 6761) and the host name still goes to the proxy."""
+    proxy = FakeSocks()
+    a = relay_factory()
+    aport = free_port()
+    aspool = a.spool()
+    pport = proxy.addr.rsplit(":", 1)[1]
+    a.start(*a_args(a, aport, aspool, "--forward-on-disconnect",
+                    "--forward-to", "smtp.example.com:25@localhost:" +
+                    pport), ready_ports=[aport])
+    submit(aport)
+    wait_for(lambda: spool_files(aspool) == [], 15, "the message to go")
+    a.stop()
+    proxy.close()
+    assert proxy.requests == [b"\x04\x01\x00\x19\x00\x00\x00\x01\x00"
+                              b"smtp.example.com\x00"]
+
+
 def test_socks4_request_for_an_address(relay_factory):
     proxy = FakeSocks()
     a = relay_factory()

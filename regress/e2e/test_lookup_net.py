@@ -400,6 +400,41 @@ def test_account_verifier_check(relay):
             250, b"recipient <someone@other.test> OK")
 
 
+def test_deliver_with_account_verifier(relay):
+    """account: names the local mailbox and deliver: puts the message
+    there: a plain mailbox directory gets the envelope and content pair,
+    a maildir only the content, in new/; the original is gone."""
+    try:
+        daemon = pwd.getpwnam("daemon")
+        binacct = pwd.getpwnam("bin")
+    except KeyError:
+        pytest.skip("no daemon and bin accounts on this system")
+    lo = min(daemon.pw_uid, binacct.pw_uid)
+    hi = max(daemon.pw_uid, binacct.pw_uid)
+    deliv = relay.spool("mail")
+    for sub in ("new", "tmp", "cur"):
+        relay.spool(os.path.join("mail", "bin", sub))
+    port, spool = start_relay(relay, "--address-verifier",
+                              "account:%d-%d" % (lo, hi), "--filter",
+                              "deliver:", "--delivery-dir", deliv)
+    assert send(port, "for two accounts",
+                to=("daemon@relay.test", "bin@relay.test"))[0] == 250
+    assert ready(spool) == []
+    (base,) = ready(os.path.join(deliv, "daemon"))
+    env = read(os.path.join(deliv, "daemon", base + ".envelope"))
+    assert b"X-MailRelay-To-Local: daemon\r\n" in env
+    assert b"X-MailRelay-ToCount: 1\r\n" in env
+    assert b"for two accounts" in read(os.path.join(deliv, "daemon",
+                                                    base + ".content"))
+    (new,) = os.listdir(os.path.join(deliv, "bin", "new"))
+    assert b"for two accounts" in read(os.path.join(deliv, "bin", "new",
+                                                    new))
+    assert sorted(os.listdir(os.path.join(deliv, "bin"))) == \
+        ["cur", "new", "tmp"]
+    assert os.listdir(os.path.join(deliv, "bin", "cur")) == []
+    relay.stop()
+
+
 def test_account_check_and_remote_refused(relay_factory):
     from harness import run
     r = run("--spool-dir", "/tmp", "--address-verifier",
@@ -411,18 +446,21 @@ def test_account_check_and_remote_refused(relay_factory):
 # -- mx: with dnsmasq ------------------------------------------------------
 
 class Dnsmasq:
-    def __init__(self, workdir, *records):
+    def __init__(self, workdir, *records, address="127.0.0.1", port=None):
         exe = shutil.which("dnsmasq") or (
             "/usr/sbin/dnsmasq" if os.access("/usr/sbin/dnsmasq", os.X_OK)
             else None)
         if exe is None:
             pytest.skip("dnsmasq is not installed (apt: dnsmasq-base)")
-        self.port = free_udp_port()
-        self.log = os.path.join(workdir, "dnsmasq.log")
+        self.address = address
+        self.port = port or free_udp_port()
+        self.log = os.path.join(workdir, "dnsmasq-%s-%d.log"
+                                % (address, self.port))
         argv = [exe, "--keep-in-foreground", "--port=%d" % self.port,
-                "--listen-address=127.0.0.1", "--bind-interfaces",
+                "--listen-address=%s" % address, "--bind-interfaces",
                 "--no-resolv", "--no-hosts", "--conf-file=/dev/null",
-                "--pid-file=%s" % os.path.join(workdir, "dnsmasq.pid"),
+                "--pid-file=%s" % os.path.join(
+                    workdir, "dnsmasq-%s-%d.pid" % (address, self.port)),
                 "--log-facility=%s" % self.log, "--log-queries"]
         if os.geteuid() == 0:
             argv.append("--user=root")
@@ -444,7 +482,7 @@ class Dnsmasq:
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
             s.settimeout(0.3)
             try:
-                s.sendto(q, ("127.0.0.1", self.port))
+                s.sendto(q, (self.address, self.port))
                 return len(s.recv(512)) > 0
             except OSError:
                 return False
@@ -470,8 +508,8 @@ def free_udp_port():
 def dnsmasq(workdir):
     made = []
 
-    def make(*records):
-        d = Dnsmasq(workdir, *records)
+    def make(*records, **kw):
+        d = Dnsmasq(workdir, *records, **kw)
         made.append(d)
         return d
     yield make
@@ -498,9 +536,9 @@ def envelope(to, forward_to, forward_to_address=""):
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-def sink(relay_factory, name, ip, port):
+def sink(relay_factory, name, ip, port, user="default"):
     """A storing emailrelay listening on ip:port."""
-    r = relay_factory(sub=name)
+    r = relay_factory(sub=name, user=user)
     spool = r.spool()
     r.start("--port", port, "--interface", ip, "--domain", name + ".test",
             "--spool-dir", spool)
