@@ -161,7 +161,13 @@ smtpd_on_accept(evutil_socket_t lfd, short ev, void *arg)
 			}
 		}
 		ic = &ctx->boot->conf.inst[sl->l->inst];
+		/*
+		 * A --dnsbl instance serves remote clients: the block list
+		 * is their check (SPEC 13's internet-facing "in" relay
+		 * has --dnsbl and no --remote-clients).
+		 */
 		if (!conf_bool(ic, OPT_REMOTE_CLIENTS) &&
+		    !conf_bool(ic, OPT_DNSBL) &&
 		    !netaddr_is_local((struct sockaddr *)&ss)) {
 			memset(&lg, 0, sizeof(lg));
 			lg.unit = ic->name;

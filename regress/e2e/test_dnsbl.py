@@ -17,11 +17,12 @@ def reversed_name(ip, zone):
     return ".".join(reversed(ip.split("."))) + "." + zone
 
 
-def start(relay, hostaddr, dnsbl):
+def start(relay, hostaddr, dnsbl, remote_clients=True):
     port = free_port()
     relay.start("--port", port, "--interface", "127.0.0.1," + hostaddr,
-                "--spool-dir", relay.spool(), "--remote-clients",
-                "--dnsbl", dnsbl, ready_ports=[port])
+                "--spool-dir", relay.spool(), "--dnsbl", dnsbl,
+                *(["--remote-clients"] if remote_clients else []),
+                ready_ports=[port])
     return port
 
 
@@ -53,6 +54,20 @@ def test_unlisted_client_is_served(relay, netns, dnsmasq):
     assert got.startswith("b'220 "), got
     assert "blocked" not in relay.log()
     # The question was asked.
+    with open(dns.log) as f:
+        assert reversed_name(clientaddr, "bl.test") in f.read()
+
+
+def test_dnsbl_serves_remote_clients(relay, netns, dnsmasq):
+    """--dnsbl without --remote-clients (SPEC 13's "in" relay): the
+    block list decides, not the local-address policy."""
+    ns, hostaddr, clientaddr = netns
+    dns = dnsmasq("--local=/bl.test/")
+    port = start(relay, hostaddr, "bl.test,1,5000,127.0.0.1:%d" % dns.port,
+                 remote_clients=False)
+    got = connect_from(ns, hostaddr, port)
+    assert got.startswith("b'220 "), got
+    assert "configured to reject" not in relay.log()
     with open(dns.log) as f:
         assert reversed_name(clientaddr, "bl.test") in f.read()
 
