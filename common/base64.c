@@ -135,6 +135,23 @@ base64_run(const char *p, size_t len, unsigned char *out, size_t outsz,
 			break;
 		}
 	}
+	if (q != 0 && (flags & BASE64_F_NOPAD) && pad == 0 && q >= 2) {
+		/* "xx" or "xxx" at the end: as if padded. */
+		pad = 4 - q;
+		v <<= 6 * pad;
+		if ((flags & BASE64_F_CANONICAL) &&
+		    (pad == 2 ? (v >> 12) & 0x0f : (v >> 6) & 0x03))
+			return (-1);
+		if (out != NULL) {
+			if (outsz - n < 3 - pad)
+				return (-1);
+			out[n] = (unsigned char)(v >> 16);
+			if (pad == 1)
+				out[n + 1] = (unsigned char)(v >> 8);
+		}
+		n += 3 - pad;
+		q = 0;
+	}
 	if (q != 0)
 		return (-1);
 	if (n > SSIZE_MAX)

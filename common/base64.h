@@ -14,6 +14,7 @@
 /* Decoding flags. */
 #define BASE64_F_SPACE		0x01	/* skip SP, HT, CR and LF anywhere */
 #define BASE64_F_CANONICAL	0x02	/* unused bits before '=' must be 0 */
+#define BASE64_F_NOPAD		0x04	/* a last quantum may lack its '=' */
 
 /* Length of the encoding of n bytes, without the NUL. */
 #define BASE64_ENCODED_LEN(n)	(((n) + 2) / 3 * 4)
@@ -32,7 +33,9 @@ ssize_t	 base64_encode(const void *p, size_t len, char *out, size_t outsz);
  * Decode len characters at p into out (not NUL-terminated; the bytes may
  * include NUL).  Strict: whole four-character quanta, '=' only as one or two
  * final characters of the last quantum, no other character outside the
- * alphabet.  flags: BASE64_F_SPACE to skip white space, BASE64_F_CANONICAL
+ * alphabet.  flags: BASE64_F_SPACE to skip white space, BASE64_F_NOPAD to
+ * accept a last quantum of two or three characters without its padding
+ * (configuration values, as E-MailRelay does), BASE64_F_CANONICAL
  * to refuse non-zero bits in the last character before the padding (they
  * are ignored otherwise, as RFC 4648 3.5 allows).  Returns the decoded
  * length (0 for empty input), or -1 if the input is malformed or the result

@@ -476,12 +476,32 @@ slog_warnx(const struct slog *s, const char *fmt, ...)
 }
 
 void
+ulog_verbose(const char *unit, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_emit(LOGL_VERBOSE, NULL, unit, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
 ulog_info(const char *unit, const char *fmt, ...)
 {
 	va_list	 ap;
 
 	va_start(ap, fmt);
 	log_emit(LOGL_INFO, NULL, unit, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+ulog_warnx(const char *unit, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	log_emit(LOGL_WARN, NULL, unit, NULL, fmt, ap);
 	va_end(ap);
 }
 

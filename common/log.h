@@ -130,7 +130,10 @@ void	 slog_info(const struct slog *, const char *, ...) __printflike(2, 3);
 void	 slog_warnx(const struct slog *, const char *, ...) __printflike(2, 3);
 
 /* Instance-tagged form for lines with no client: "[unit] text". */
+void	 ulog_verbose(const char *unit, const char *, ...)
+	    __printflike(2, 3);
 void	 ulog_info(const char *unit, const char *, ...) __printflike(2, 3);
+void	 ulog_warnx(const char *unit, const char *, ...) __printflike(2, 3);
 
 /*
  * Copy len bytes of untrusted text (NULs allowed) into dst (size dstsz,

@@ -179,8 +179,9 @@ lnet_filter_run(struct lookup_ctx *ctx, uint64_t id, uint32_t inst,
 	if (strncmp(value, "spam:", 5) == 0 ||
 	    strncmp(value, "spam-edit:", 10) == 0) {
 		n = value[4] == ':' ? 0 : 1;
-		if (lnet_spam_start(ctx, value + (n ? 10 : 5), n, content,
-		    timeout, bi_on_spam, f) == 0)
+		if (lnet_spam_start(ctx, ctx->boot->conf.inst[inst].name,
+		    value + (n ? 10 : 5), n, content, timeout, bi_on_spam,
+		    f) == 0)
 			return;
 		log_warn("lookup: %s", buf);
 		bi_fail(&o, 451, "spam filter error", "out of memory");
@@ -311,6 +312,7 @@ bi_on_mx(void *arg, const struct mx_result *res)
 {
 	struct bi_filter	*f = arg;
 	struct filter_outcome	 o;
+	const char		*unit = f->ctx->boot->conf.inst[f->inst].name;
 	char			 buf[256], why[512], err[256];
 
 	f->route = NULL;
@@ -327,12 +329,12 @@ bi_on_mx(void *arg, const struct mx_result *res)
 			break;
 		}
 		if (res->status == MX_OK)
-			log_verbose("mx: [%s]: routed to %s%s%s%s", buf,
+			ulog_verbose(unit, "mx: [%s]: routed to %s%s%s%s", buf,
 			    res->address, res->exchanger[0] != '\0' ?
 			    " (" : "", res->exchanger, res->exchanger[0] !=
 			    '\0' ? ")" : "");
 		else
-			log_verbose("mx: [%s]: routing cleared", buf);
+			ulog_verbose(unit, "mx: [%s]: routing cleared", buf);
 		filter_result_server(0, 0, NULL, 0, &o);
 		break;
 	case MX_FAIL:

@@ -143,7 +143,8 @@ void	 lnet_verify_run(struct lookup_ctx *ctx, uint64_t id, uint32_t inst,
  * done(arg, outcome) once, from the event loop; timeout_s bounds it all.
  * Returns 0, or -1 (no memory); then done() is never called.
  */
-int	 lnet_spam_start(struct lookup_ctx *ctx, const char *addr, int edit,
+int	 lnet_spam_start(struct lookup_ctx *ctx, const char *unit,
+	    const char *addr, int edit,
 	    const char *content, int timeout_s,
 	    void (*done)(void *, const struct filter_outcome *), void *arg);
 

@@ -38,6 +38,7 @@
 
 struct spamc {
 	struct lookup_ctx	*ctx;
+	const char		*unit;		/* instance, for the log */
 	int			 edit;
 	char			 content[BOUNDS_PATH * 4];
 	char			 addr[BOUNDS_PATH * 4];
@@ -69,7 +70,8 @@ static int	 spamc_replace(struct spamc *, char *, size_t);
 static void	 spamc_free(struct spamc *);
 
 int
-lnet_spam_start(struct lookup_ctx *ctx, const char *addr, int edit,
+lnet_spam_start(struct lookup_ctx *ctx, const char *unit, const char *addr,
+    int edit,
     const char *content, int timeout_s,
     void (*done)(void *, const struct filter_outcome *), void *arg)
 {
@@ -80,6 +82,7 @@ lnet_spam_start(struct lookup_ctx *ctx, const char *addr, int edit,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return (-1);
 	s->ctx = ctx;
+	s->unit = unit;
 	s->edit = edit;
 	s->cfd = -1;
 	s->tfd = -1;
@@ -313,7 +316,8 @@ spamc_finish(struct spamc *s, int timed_out, const char *why)
 			spamd_fail(reason, 0, &o);
 		}
 		if (s->p.have_verdict)
-			log_verbose("spam%s: [%s]: score %s/%s%s", s->edit ?
+			ulog_verbose(s->unit, "spam%s: [%s]: score %s/%s%s",
+			    s->edit ?
 			    "-edit" : "", log_vis(buf, sizeof(buf),
 			    strrchr(s->content, '/') + 1,
 			    strlen(strrchr(s->content, '/') + 1)),

@@ -241,7 +241,8 @@ chain_builtin(struct qchain *c, const struct filter_builtin *fb)
 	r = filter_builtin_run(fb, &env, c->base, (enum spool_state)c->state,
 	    &o, &parts);
 	if (fb->kind != FILTER_BUILTIN_EXIT)
-		log_verbose("filter [%s]: [%s]: %s", log_vis(buf, sizeof(buf),
+		ulog_verbose(ic->name, "filter [%s]: [%s]: %s",
+		    log_vis(buf, sizeof(buf),
 		    c->name, strlen(c->name)), c->base,
 		    o.action == FILTER_PASS ? "passed" :
 		    o.action == FILTER_ABANDON ? "done" : "failed");
@@ -249,7 +250,8 @@ chain_builtin(struct qchain *c, const struct filter_builtin *fb)
 		chain_add_parts(c, &parts, &o);
 	filter_builtin_parts_free(&parts);
 	if (o.action != FILTER_FAIL && o.reason[0] != '\0')
-		log_warnx("filter [%s]: [%s]: %s", log_vis(buf, sizeof(buf),
+		ulog_warnx(ic->name, "filter [%s]: [%s]: %s",
+		    log_vis(buf, sizeof(buf),
 		    c->name, strlen(c->name)), c->base, o.reason);
 	if (r == FILTER_BUILTIN_REMOVED)
 		c->res.gone = 1;

@@ -103,6 +103,27 @@ TEST(base64_padding_rules)
 	T_EQ_INT(dec("=", out, sizeof(out), 0), -1);
 }
 
+TEST(base64_nopad_flag)
+{
+	char	 out[64];
+
+	T_EQ_INT(dec("Zg", out, sizeof(out), BASE64_F_NOPAD), 1);
+	T_ASSERT(memcmp(out, "f", 1) == 0);
+	T_EQ_INT(dec("Zm8", out, sizeof(out), BASE64_F_NOPAD), 2);
+	T_ASSERT(memcmp(out, "fo", 2) == 0);
+	T_EQ_INT(dec("Zm9vYmE", out, sizeof(out), BASE64_F_NOPAD), 5);
+	T_ASSERT(memcmp(out, "fooba", 5) == 0);
+	/* Padded input still decodes; one character alone never does. */
+	T_EQ_INT(dec("Zm8=", out, sizeof(out), BASE64_F_NOPAD), 2);
+	T_EQ_INT(dec("Zm9vY", out, sizeof(out), BASE64_F_NOPAD), -1);
+	T_EQ_INT(dec("Zg=", out, sizeof(out), BASE64_F_NOPAD), -1);
+	/* Bounds and canonical bits apply to the short quantum too. */
+	T_EQ_INT(dec("Zm8", out, 1, BASE64_F_NOPAD), -1);
+	T_EQ_INT(dec("Zh", out, sizeof(out),
+	    BASE64_F_NOPAD | BASE64_F_CANONICAL), -1);
+	T_EQ_INT(dec("Zh", out, sizeof(out), BASE64_F_NOPAD), 1);
+}
+
 TEST(base64_alphabet)
 {
 	char	 out[64];

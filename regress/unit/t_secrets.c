@@ -113,8 +113,14 @@ TEST(secrets_plain_base64)
 	/* No server secrets: nothing to offer. */
 	T_EQ_STR(secrets_server_mechs(sec), "");
 	secrets_free(sec);
-	T_ASSERT(bad("client plain:b YWxpY2U cDRz\n",
+	T_ASSERT(bad("client plain:b YWxpY cDRz\n",
 	    "auth.txt:1: invalid base64 id"));
+	/* Padding may be left out, as E-MailRelay allows. */
+	sec = parse("client plain:b YWxpY2U cDRzcyB3b3Jk\n", err,
+	    sizeof(err));
+	T_ASSERT(sec != NULL);
+	T_EQ_STR(secrets_client_lookup(sec, NULL)->id, "alice");
+	secrets_free(sec);
 	T_ASSERT(bad("client plain:b YWxpY2U= cDRz!\n",
 	    "auth.txt:1: invalid base64 secret"));
 }
@@ -478,6 +484,15 @@ TEST(secrets_client_auth_inline_form)
 	T_ASSERT(secrets_client_auth("plain:YWxpY2U=:cDRz!", err,
 	    sizeof(err)) == NULL);
 	T_EQ_STR(err, "--client-auth: invalid base64 password");
+	/* SPEC 13's value, written without padding. */
+	sec = secrets_client_auth("plain:YWxpY2VAZ21haWwuY29t:UGFzc3cwcmQ",
+	    err, sizeof(err));
+	T_ASSERT(sec != NULL);
+	s = secrets_client_lookup(sec, NULL);
+	T_EQ_STR(s->id, "alice@gmail.com");
+	T_EQ_INT(s->secretlen, 8);
+	T_ASSERT(memcmp(s->secret, "Passw0rd", 8) == 0);
+	secrets_free(sec);
 }
 
 TEST(secrets_read_file)
