@@ -8,7 +8,8 @@
  * that starts with '#'.  Types: plain (xtext id and password), plain:b
  * (base64 id and password), md5 (xtext id; the 32-byte HMAC-MD5 state of
  * emailrelay-passwd in base64, or eight dotted decimal words), oauth and
- * oauth:b (client only; xtext or base64 id, the secret is the base64 of the
+ * oauth:b (client only; xtext id, SPEC 7 and 13: "client oauth:b
+ * me@example.onmicrosoft.com <base64>"; the secret is the base64 of the
  * XOAUTH2 initial response), none (server only: a trusted address pattern
  * and a keyword).  Legacy names: login = plain, cram-md5 and apop = md5.
  * A client line whose id and secret are both "=" means no authentication.
@@ -62,7 +63,7 @@ static const struct secrets_type {
 	{ "cram-md5",	SECRET_MD5,	ENC_XTEXT,	ENC_MD5 },
 	{ "apop",	SECRET_MD5,	ENC_XTEXT,	ENC_MD5 },
 	{ "oauth",	SECRET_OAUTH,	ENC_XTEXT,	ENC_BASE64 },
-	{ "oauth:b",	SECRET_OAUTH,	ENC_BASE64,	ENC_BASE64 },
+	{ "oauth:b",	SECRET_OAUTH,	ENC_XTEXT,	ENC_BASE64 },
 	{ "none",	SECRET_NONE,	ENC_RAW,	ENC_RAW },
 };
 

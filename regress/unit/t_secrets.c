@@ -228,7 +228,7 @@ TEST(secrets_oauth)
 	sec = parse("client oauth bob+40example.com "
 	    "dXNlcj1ib2JAZXhhbXBsZS5jb20BYXV0aD1CZWFyZXIgeWEyOS50b2sBAQ== "
 	    "gmail\n"
-	    "client oauth:b Ym9i "
+	    "client oauth:b me@example.onmicrosoft.com "
 	    "dXNlcj1ib2JAZXhhbXBsZS5jb20BYXV0aD1CZWFyZXIgeWEyOS50b2sBAQ== "
 	    "ms365\n", err, sizeof(err));
 	T_ASSERT(sec != NULL);
@@ -240,7 +240,7 @@ TEST(secrets_oauth)
 	T_EQ_STR((const char *)s->secret, resp);
 	s = secrets_client_lookup(sec, "ms365");
 	T_ASSERT(s != NULL);
-	T_EQ_STR(s->id, "bob");
+	T_EQ_STR(s->id, "me@example.onmicrosoft.com");
 	T_ASSERT(secrets_client_lookup(sec, NULL) == NULL);
 	secrets_free(sec);
 	T_ASSERT(bad("server oauth bob Ym9i\n",
