@@ -4,7 +4,8 @@
  * channels.  The engine's requests become frames to queue (forward,
  * flush, unfail-all, list, failures), smtpd (smtp enable|disable and the
  * server side of status), mta (the client side of status), lookup (dnsbl
- * start|stop) and the parent (terminate); their replies come back through admin_session_dispatch().
+ * start|stop) and the parent (terminate); their replies come back
+ * through admin_session_dispatch().
  * A session has at most one request outstanding, reads no input
  * meanwhile and lives until its reply even when the client is gone.
  * There is no idle timeout: an operator may keep a "notify" session open
