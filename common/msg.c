@@ -117,6 +117,7 @@ static const struct msg_sig msg_sigs[] = {
 	SIG(MSG_CONTROL_MTA_STATUS,		"", "u32 u64 u64"),
 	SIG(MSG_CONTROL_TERMINATE_NOTIFY,	"", NULL),
 	SIG(MSG_MTA_RESOLVE,			"str", "u32 str"),
+	SIG(MSG_CONTROL_LOOKUP_DNSBL,		"u32 u32", "u32 str"),
 };
 #undef SIG
 

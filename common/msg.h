@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_VERSION	9
+#define MSG_VERSION	10
 #define MSG_HDRLEN	16
 #define MSG_MAX		16384		/* whole frame, header included */
 #define MSG_F_FD	0x0001
@@ -200,7 +200,8 @@ enum msg_type {
 	MSG_CONTROL_QUEUE_LIST,
 	/*
 	 * queue -> control: an event for admin clients that gave "notify"
-	 * (SPEC 9): u32 inst, str text ("forward: start", "forward: end").
+	 * (SPEC 9): u32 inst, str text ("forward: start" and "forward: end"
+	 * around every forwarding pass and every --immediate forward).
 	 */
 	MSG_QUEUE_EVENT_NOTIFY,
 	/*
@@ -233,6 +234,14 @@ enum msg_type {
 	 * the reason.
 	 */
 	MSG_MTA_RESOLVE,
+	/*
+	 * control -> lookup: the admin "dnsbl start" and "dnsbl stop
+	 * [<seconds>]" (SPEC 9): u32 start (1 start, 0 stop), u32 seconds
+	 * (stop: checking resumes by itself after that long; 0 = only at
+	 * "dnsbl start"; 0 with start).  For every instance.  Reply u32
+	 * status, str reason.
+	 */
+	MSG_CONTROL_LOOKUP_DNSBL,
 	MSG_TYPE__COUNT
 };
 

@@ -3,8 +3,9 @@
  * object, an admin_proto engine and a 64-bit id that names it on the
  * channels.  The engine's requests become frames to queue (forward,
  * flush, unfail-all, list, failures), smtpd (smtp enable|disable and the
- * server side of status), mta (the client side of status) and the parent
- * (terminate); their replies come back through admin_session_dispatch().
+ * server side of status), mta (the client side of status), lookup (dnsbl
+ * start|stop) and the parent (terminate); their replies come back
+ * through admin_session_dispatch().
  * A session has at most one request outstanding, reads no input
  * meanwhile and lives until its reply even when the client is gone.
  * There is no idle timeout: an operator may keep a "notify" session open
@@ -36,8 +37,6 @@
 #define ADMIN_TEXTMAX	1024		/* a reply's reason */
 #define ADMIN_IDMAX	128		/* a message id */
 #define ADMIN_REPORTMAX	(8 * 1024)	/* admin "IN:" lines */
-
-#define R_NODNSBL	"dnsbl: not supported yet"
 
 /* s->flags */
 #define AS_CLOSING	0x01		/* the engine asked to close */
@@ -378,11 +377,13 @@ ops_request(void *arg, const struct admin_request *req)
 		admin_wait(s, MSG_CONTROL_SMTP_ENABLE, PROC_SMTP);
 		break;
 	case ADMIN_REQ_DNSBL:
-		/*
-		 * DNSBL checks (SPEC 6.6) belong to lookup, which has no
-		 * DNSBL code yet: say so rather than pretend.
-		 */
-		(void)admin_proto_reply(&s->proto, MSG_TEMPFAIL, R_NODNSBL);
+		/* The checks (SPEC 6.6) run in lookup: the switch too. */
+		m = &ctx->peer[PROC_LOOKUP].m;
+		msg_begin(m, MSG_CONTROL_LOOKUP_DNSBL, s->id, -1);
+		msg_put_u32(m, req->enable != 0);
+		msg_put_u32(m, req->enable ? 0 : req->seconds);
+		msg_end(m);
+		admin_wait(s, MSG_CONTROL_LOOKUP_DNSBL, PROC_LOOKUP);
 		break;
 	case ADMIN_REQ_NOTIFY:
 		/* The engine keeps the flag; events come from queue. */
@@ -414,7 +415,10 @@ admin_strdup(struct msg *m, const char *from)
 	return (p);
 }
 
-/* A reply of u32 status, str reason (FORWARD, UNFAIL, SMTP_ENABLE). */
+/*
+ * A reply of u32 status, str reason (FORWARD, UNFAIL, SMTP_ENABLE,
+ * LOOKUP_DNSBL).
+ */
 static void
 admin_reply_text(struct admin_session *s, struct msg *m)
 {

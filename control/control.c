@@ -47,6 +47,8 @@ control_reply_ok(enum proc_id peer, const struct msg *m)
 		    m->type == MSG_CONTROL_SMTP_STATUS);
 	case PROC_MTA:
 		return (m->type == MSG_CONTROL_MTA_STATUS);
+	case PROC_LOOKUP:
+		return (m->type == MSG_CONTROL_LOOKUP_DNSBL);
 	default:
 		return (0);
 	}

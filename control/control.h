@@ -2,7 +2,7 @@
  * The control process: the admin port (SPEC 9).  control.c is the entry
  * point, the listeners and the dispatch; admin.c runs the admin sessions
  * (admin_proto.c's engine on a connection) and relays their commands to
- * queue, smtpd, mta and the parent.
+ * queue, smtpd, mta, lookup and the parent.
  */
 #ifndef CONTROL_H
 #define CONTROL_H
@@ -73,9 +73,9 @@ int	 admin_session_new(struct control_ctx *ctx, const struct listener *l,
 	    int fd, const struct sockaddr *sa, socklen_t salen);
 
 /*
- * admin.c: a reply from queue, smtpd or mta for the session m->id.  An
- * unknown id or a malformed reply is fatal: they come from our own
- * processes.  The caller calls msg_done().
+ * admin.c: a reply from queue, smtpd, mta or lookup for the session
+ * m->id.  An unknown id or a malformed reply is fatal: they come from
+ * our own processes.  The caller calls msg_done().
  */
 void	 admin_session_dispatch(struct control_ctx *ctx, struct msg *m);
 

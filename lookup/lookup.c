@@ -50,6 +50,7 @@ static void	 lookup_verify_run(struct lookup_ctx *, struct msg *);
 static void	 lookup_verify_reply(struct lookup_ctx *, uint64_t,
 		    const struct verify_outcome *);
 static void	 lookup_on_verify_done(void *, const struct exec_result *);
+static void	 lookup_dnsbl(struct lookup_ctx *, struct msg *);
 static void	 lookup_on_exit(void);
 
 static void
@@ -98,6 +99,12 @@ lookup_dispatch(struct chan *ch, struct msg *m, void *arg)
 	if ((m->flags & MSG_F_REPLY) == 0 && ch->peer == PROC_MTA &&
 	    m->type == MSG_MTA_RESOLVE) {
 		lnet_mta_resolve(ctx, m);
+		msg_done(&ch->m, m);
+		return;
+	}
+	if ((m->flags & MSG_F_REPLY) == 0 && ch->peer == PROC_CONTROL &&
+	    m->type == MSG_CONTROL_LOOKUP_DNSBL) {
+		lookup_dnsbl(ctx, m);
 		msg_done(&ch->m, m);
 		return;
 	}
@@ -301,6 +308,25 @@ lookup_verify_reply(struct lookup_ctx *ctx, uint64_t id,
 	msg_put_str(q, o->text);
 	msg_end(q);
 	chan_flush(&ctx->peer[PROC_SMTP]);
+}
+
+/* The admin "dnsbl start" and "dnsbl stop [<seconds>]" (SPEC 9). */
+static void
+lookup_dnsbl(struct lookup_ctx *ctx, struct msg *m)
+{
+	struct msgchan	*c = &ctx->peer[PROC_CONTROL].m;
+	uint32_t	 start, seconds;
+	int		 r;
+
+	if (msg_get_u32(m, &start) == -1 || msg_get_u32(m, &seconds) == -1 ||
+	    msg_get_end(m) == -1 || start > 1 || (start && seconds != 0))
+		fatalx("lookup: bad %s from control", msg_type_name(m->type));
+	r = lookup_dnsbl_switch(ctx, (int)start, seconds);
+	msg_reply_begin(c, m->type, m->id, -1);
+	msg_put_u32(c, r == 0 ? MSG_OK : MSG_TEMPFAIL);
+	msg_put_str(c, r == 0 ? "" : "out of memory");
+	msg_end(c);
+	chan_flush(&ctx->peer[PROC_CONTROL]);
 }
 
 /* Leaving (EOF from the parent, or fatal): no program outlives us. */

@@ -8,6 +8,7 @@
 
 #include "proc.h"
 
+struct event;
 struct event_base;
 struct msg;
 struct msgchan;
@@ -20,6 +21,8 @@ struct lookup_ctx {
 	struct chan		 parent;
 	struct chan		 peer[PROC__COUNT];
 	struct lookup_auth	*auth;		/* auth.c */
+	int			 dnsbl_stopped;	/* admin "dnsbl stop" */
+	struct event		*ev_dnsbl;	/* its end, or NULL */
 };
 
 /* Entry point after re-exec; never returns. */
@@ -45,10 +48,22 @@ void	 auth_parent_reply(struct lookup_ctx *, struct msg *);
  * lookup_dnsbl.c.  Start the --dnsbl check of instance inst for client
  * ip; done(arg, allow) is called later from the event loop (never from
  * inside the call): allow 1 serve, 0 drop.  Returns 0, or -1 when the
- * instance has no --dnsbl (done is not called).
+ * instance has no --dnsbl or checking is stopped (lookup_dnsbl_switch();
+ * done is not called).
  */
 int	 lookup_dnsbl_check(struct lookup_ctx *ctx, uint32_t inst,
 	    const char *ip, void (*done)(void *arg, int allow), void *arg);
+
+/*
+ * lookup_dnsbl.c: the admin "dnsbl start" (start 1) and "dnsbl stop"
+ * (start 0), for every instance: while stopped, lookup_dnsbl_check()
+ * checks nothing and clients are served unchecked.  A stop with seconds
+ * > 0 ends by itself after that long; one with 0 lasts until a start.
+ * Logs the change.  Returns 0, or -1 (and nothing changes) when the
+ * timer cannot be made.
+ */
+int	 lookup_dnsbl_switch(struct lookup_ctx *ctx, int start,
+	    unsigned int seconds);
 
 /*
  * pollrun.c: MSG_QUEUE_POLL_RUN from queue: run the instance's --poll-run

@@ -2,7 +2,9 @@
  * --dnsbl checks of SMTP clients before the greeting (SPEC 4, 6.6), for
  * the session check in auth.c: lookup_dnsbl_check() (lookup.h) runs
  * dnsbl.c's check on the instance's resolver and reports whether to
- * serve the client, logging what the zones said.
+ * serve the client, logging what the zones said.  The admin "dnsbl
+ * stop" and "dnsbl start" (SPEC 9) switch the checks off and on for
+ * every instance: lookup_dnsbl_switch().
  */
 #include <sys/types.h>
 #include <sys/socket.h>
@@ -37,6 +39,7 @@ struct ld_check {
 
 static void	 ld_on_result(void *, const struct dnsbl_result *);
 static void	 ld_on_timer(evutil_socket_t, short, void *);
+static void	 ld_on_resume(evutil_socket_t, short, void *);
 
 int
 lookup_dnsbl_check(struct lookup_ctx *ctx, uint32_t inst, const char *ip,
@@ -57,6 +60,11 @@ lookup_dnsbl_check(struct lookup_ctx *ctx, uint32_t inst, const char *ip,
 	ic = &ctx->boot->conf.inst[inst];
 	if (!conf_bool(ic, OPT_DNSBL) || conf_str(ic, OPT_DNSBL) == NULL)
 		return (-1);
+	if (ctx->dnsbl_stopped) {
+		log_debug("dnsbl: client %s not checked (checking stopped)",
+		    ip != NULL ? ip : "");
+		return (-1);
+	}
 	if ((k = calloc(1, sizeof(*k))) == NULL ||
 	    (k->ev = evtimer_new(ctx->base, ld_on_timer, k)) == NULL) {
 		/* Nothing can report later: the client is not checked. */
@@ -104,6 +112,42 @@ lookup_dnsbl_check(struct lookup_ctx *ctx, uint32_t inst, const char *ip,
 	free(bl);
 	evtimer_add(k->ev, &tv);
 	return (0);
+}
+
+int
+lookup_dnsbl_switch(struct lookup_ctx *ctx, int start, unsigned int seconds)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (!start && seconds > 0 && ctx->ev_dnsbl == NULL &&
+	    (ctx->ev_dnsbl = evtimer_new(ctx->base, ld_on_resume,
+	    ctx)) == NULL) {
+		log_warn("lookup: dnsbl stop");
+		return (-1);
+	}
+	if (ctx->ev_dnsbl != NULL)
+		evtimer_del(ctx->ev_dnsbl);
+	ctx->dnsbl_stopped = !start;
+	if (start)
+		log_info("dnsbl checking started");
+	else if (seconds == 0)
+		log_info("dnsbl checking stopped");
+	else {
+		tv.tv_sec = (time_t)seconds;
+		evtimer_add(ctx->ev_dnsbl, &tv);
+		log_info("dnsbl checking stopped for %us", seconds);
+	}
+	return (0);
+}
+
+/* The time of a "dnsbl stop <seconds>" is up. */
+static void
+ld_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct lookup_ctx	*ctx = arg;
+
+	ctx->dnsbl_stopped = 0;
+	log_info("dnsbl checking started (the stop timed out)");
 }
 
 static void

@@ -82,9 +82,8 @@ mta_rcpt(struct mta_ctx *ctx, struct msg *m)
 
 /*
  * The admin status report's client side (SPEC 9: "OUT started: n",
- * "OUT finished: n"): the connections are made and closed in session.c,
- * which does not count them yet, so the answer is MSG_TEMPFAIL and the
- * report leaves those lines out.
+ * "OUT finished: n"): the outgoing connections session.c began and, of
+ * those, the ones it has closed.
  */
 static void
 mta_admin_status(struct mta_ctx *ctx, struct msgchan *c, struct msg *m)
@@ -92,9 +91,9 @@ mta_admin_status(struct mta_ctx *ctx, struct msgchan *c, struct msg *m)
 	if (msg_get_end(m) == -1)
 		fatalx("mta: bad %s from control", msg_type_name(m->type));
 	msg_reply_begin(c, MSG_CONTROL_MTA_STATUS, m->id, -1);
-	msg_put_u32(c, MSG_TEMPFAIL);
-	msg_put_u64(c, 0);
-	msg_put_u64(c, 0);
+	msg_put_u32(c, MSG_OK);
+	msg_put_u64(c, ctx->out_started);
+	msg_put_u64(c, ctx->out_finished);
 	msg_end(c);
 	chan_flush(&ctx->peer[PROC_CONTROL]);
 }

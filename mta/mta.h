@@ -38,6 +38,9 @@ struct mta_ctx {
 	struct tls_config	*tls[BOUNDS_INSTANCES];
 	int			 tls_chain[BOUNDS_INSTANCES];
 	uint64_t		 reqid;		/* last request to lookup */
+	/* Outgoing connections, for the admin status report (SPEC 9). */
+	uint64_t		 out_started;	/* connects begun */
+	uint64_t		 out_finished;	/* of those, closed */
 	/* Recipients announced for the next MESSAGE_FORWARD. */
 	uint64_t		 rcpt_id;
 	char			**rcpt;

@@ -94,6 +94,7 @@ struct mta_session {
 	struct smtpc_proto	 proto;
 	int			 started;	/* engine set up */
 	int			 connected;
+	int			 counted;	/* in ctx->out_started */
 	int			 closed;	/* ops->close() was called */
 	int			 quitting;	/* QUIT asked for */
 	int			 socks;		/* awaiting the proxy's reply */
@@ -531,6 +532,8 @@ session_connect(struct mta_session *s, char *err, size_t errsz)
 		return (-1);
 	}
 	s->response_ms = session_ms(ic, OPT_RESPONSE_TIMEOUT);
+	s->counted = 1;
+	s->ctx->out_started++;
 	slog_info(&s->log, "forwarding to %s", s->addr);
 	return (0);
 }
@@ -885,6 +888,8 @@ session_free(struct mta_session *s)
 	session_message_clear(s);
 	if (s->io != NULL)
 		io_free(s->io);
+	if (s->counted)
+		s->ctx->out_finished++;
 	if (s->started)
 		smtpc_proto_clear(&s->proto);
 	event_free(s->ev_prompt);

@@ -11,8 +11,8 @@
  * comes from the spool: the messages that were ready (or in flight) at
  * the flush are gone (OK), failed (the reason of the first), or still
  * ready (not sent, e.g. no connection).  Admin clients that gave
- * "notify" get "forward: start" and "forward: end" events for the passes
- * these commands start.
+ * "notify" get "forward: start" and "forward: end" events around every
+ * forwarding pass, whatever started it (admin_event(), called by pass.c).
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -47,9 +47,6 @@
 #define R_NOMEM		"out of memory"
 #define R_NOSPOOL	"cannot read the spool directory"
 
-#define EV_START	"forward: start"
-#define EV_END		"forward: end"
-
 /* A flush waiting for the end of the passes. */
 struct qflush {
 	uint64_t		 id;		/* the admin session */
@@ -61,13 +58,11 @@ struct qadmin {
 	struct queue_ctx	*ctx;
 	struct event		*ev_watch;
 	struct qflush		*flush[BOUNDS_INSTANCES];
-	int			 watch[BOUNDS_INSTANCES];	/* EV_END due */
 };
 
 static struct qadmin *admin_get(struct queue_ctx *);
 static void	 admin_reply(struct queue_ctx *, uint16_t, uint64_t,
 		    uint32_t, const char *);
-static void	 admin_event(struct queue_ctx *, uint32_t, const char *);
 static int	 admin_snapshot(struct queue_ctx *, uint32_t,
 		    struct spool_entry **, size_t *);
 static void	 admin_forward(struct queue_ctx *, struct msg *);
@@ -113,8 +108,7 @@ admin_reply(struct queue_ctx *ctx, uint16_t type, uint64_t id,
 	chan_flush(&ctx->peer[PROC_CONTROL]);
 }
 
-/* An event for the admin clients of instance inst that want them. */
-static void
+void
 admin_event(struct queue_ctx *ctx, uint32_t inst, const char *text)
 {
 	struct msgchan	*c = &ctx->peer[PROC_CONTROL].m;
@@ -208,11 +202,10 @@ admin_forward(struct queue_ctx *ctx, struct msg *m)
 		qa->flush[inst] = fl;
 	} else
 		admin_reply(ctx, m->type, m->id, MSG_OK, "");
-	admin_event(ctx, inst, EV_START);
-	qa->watch[inst] = 1;
 	/* One more pass after a running one, else one now. */
 	pass_trigger(ctx, inst, "admin");
-	admin_watch(qa);
+	if (flush)
+		admin_watch(qa);
 }
 
 /* Whether the passes are over: answer the flushes, or look again. */
@@ -227,14 +220,9 @@ admin_watch(struct qadmin *qa)
 			evtimer_add(qa->ev_watch, &tv);
 		return;
 	}
-	for (i = 0; i < BOUNDS_INSTANCES; i++) {
+	for (i = 0; i < BOUNDS_INSTANCES; i++)
 		if (qa->flush[i] != NULL)
 			admin_flush_done(qa, i);
-		if (qa->watch[i]) {
-			qa->watch[i] = 0;
-			admin_event(qa->ctx, i, EV_END);
-		}
-	}
 }
 
 static void

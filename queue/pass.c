@@ -17,6 +17,10 @@
  * --immediate forwards each message as it is stored, before the client
  * gets its reply (pass_immediate()).
  *
+ * Admin clients that gave "notify" (SPEC 9) get "forward: start" when a
+ * pass starts and "forward: end" when it ends, whatever the trigger; an
+ * --immediate forward is a pass of one message for them.
+ *
  * With --client-filter the chain runs on the claimed message before it
  * goes to mta (SPEC 6.2's client column); its exits may end the pass, so
  * such an instance has one message in flight at a time.  The messages a
@@ -59,6 +63,8 @@
 #define PASS_WINDOW	8		/* messages of a pass in flight */
 
 #define R_NOREMOTE	"no remote recipients"
+#define EV_START	"forward: start"
+#define EV_END		"forward: end"
 
 /* One instance's forwarding state. */
 struct qpass {
@@ -197,6 +203,7 @@ pass_start(struct qpass *ps, const char *trigger)
 	int	 truncated = 0;
 
 	ulog_info(ps->unit, "forwarding: [%s]", trigger);
+	admin_event(ps->ctx, ps->inst, EV_START);
 	ps->running = 1;
 	ps->again = 0;
 	ps->nskip = 0;
@@ -339,6 +346,8 @@ pass_immediate(struct queue_ctx *ctx, uint32_t inst, const char *base,
 	    (f = pass_claim(ps, base, 0)) == NULL)
 		return (-1);
 	f->sid = sid;
+	/* A pass of its own for admin clients; pass_settle() ends it. */
+	admin_event(ctx, inst, EV_START);
 	ulog_info(ps->unit, "forwarding [%s]", f->base);
 	if (f->env.nto_remote == 0) {
 		log_warnx("forwarding [%s]: failing message with no remote "
@@ -490,6 +499,7 @@ pass_end(struct qpass *ps)
 		ulog_info(ps->unit, "forwarding: no messages to send");
 	else
 		ulog_info(ps->unit, "forwarding: no more messages to send");
+	admin_event(ctx, ps->inst, EV_END);
 	/* --as-client too: split: messages made in this pass go now. */
 	if (ps->again) {
 		pass_start(ps, ps->again_trigger);
@@ -610,6 +620,8 @@ pass_settle(struct qfwd *f)
 	size_t		 i;
 	int		 again = f->wake;
 
+	if (f->sid != 0)
+		admin_event(ps->ctx, ps->inst, EV_END);
 	if (f->id != 0)
 		TAILQ_REMOVE(&ps->ctx->fwds, f, entry);
 	TAILQ_REMOVE(&ps->ctx->claims, f, claim);

@@ -188,4 +188,11 @@ void	 poll_dispatch(struct queue_ctx *ctx, struct msg *m);
  */
 void	 admin_dispatch(struct queue_ctx *ctx, struct msg *m);
 
+/*
+ * admin.c: an event for the admin clients of instance inst that gave
+ * "notify" (SPEC 9): text goes out as "EVENT: <text>".  Sent to control
+ * whether or not anyone listens; control drops it then.
+ */
+void	 admin_event(struct queue_ctx *ctx, uint32_t inst, const char *text);
+
 #endif /* QUEUE_H */

@@ -6,7 +6,10 @@ and flush send the messages (flush answers only once the next hop has
 them), smtp disable turns new SMTP connections away with 421 while an
 open session finishes its message, terminate stops the daemon only with
 --admin-terminate, 30 unrecognised commands end the session, and remote
-clients are refused unless --remote-clients.  The dial-up hook of SPEC
+clients are refused unless --remote-clients.  dnsbl stop lets a listed
+client in (for a while or until dnsbl start), status counts the
+connections to the next hop, and notify reports every forwarding pass,
+whatever started it.  The dial-up hook of SPEC
 13, "echo forward | nc -q 1 127.0.0.1 PORT", runs with netcat when it is
 installed."""
 
@@ -22,9 +25,11 @@ import time
 
 import pytest
 
-from harness import free_port, wait_for
+from harness import can_connect, free_port, wait_for
 from smtpclient import ready
-from test_policy import netns  # noqa: F401
+from test_dnsbl import dropped, reversed_name
+from test_lookup_net import dnsmasq  # noqa: F401
+from test_policy import connect_from, netns  # noqa: F401
 
 PROMPT = b"E-MailRelay> "
 MESSAGE = ("From: a@example.com\r\nTo: b@example.com\r\nSubject: adm\r\n"
@@ -190,15 +195,21 @@ def test_commands(relay):
     assert a.cmd("info") == ["usage: info {version}"]
     assert a.cmd("smtp") == ["usage: smtp {disable|enable}"]
     assert a.cmd("smtp sideways") == ["usage: smtp {disable|enable}"]
-    assert a.cmd("dnsbl") == ["usage: dnsbl {start|stop [<seconds>]}"]
+    for bad_args in ("dnsbl", "dnsbl sideways", "dnsbl start 5",
+                     "dnsbl stop soon", "dnsbl stop -1", "dnsbl stop 1 2"):
+        assert a.cmd(bad_args) == [
+            "usage: dnsbl {start|stop [<seconds>]}"], bad_args
     assert a.cmd("") == []
     assert a.cmd("HeLp")[0].startswith("commands: ")
     # No forwarding address: nothing to forward to.
     for c in ("forward", "flush"):
         assert a.cmd(c) == [
             "error: no remote server configured: use --forward-to"]
-    # The DNSBL checks are lookup's, which cannot be switched yet.
-    assert a.cmd("dnsbl stop 60")[0].startswith("error: ")
+    # Without --dnsbl the switch is harmless, and logged.
+    assert a.cmd("dnsbl stop 60") == ["OK"]
+    assert a.cmd("dnsbl start") == ["OK"]
+    relay.wait_log(r"dnsbl checking stopped for 60s")
+    relay.wait_log(r"dnsbl checking started")
     # status: both listeners, the counts, this connection and an open
     # SMTP one (the counts include the harness's probes of the ports).
     before = counts(a.cmd("status"))
@@ -208,11 +219,9 @@ def test_commands(relay):
     report = a.cmd("status")
     assert report[:2] == ["LISTEN: 127.0.0.1:%d" % sport,
                           "LISTEN: 127.0.0.1:%d" % aport], report
-    # The client connection counts come next once mta keeps them.
-    if report[2].startswith("OUT "):
-        assert re.fullmatch(r"OUT started: \d+", report[2]), report
-        assert re.fullmatch(r"OUT finished: \d+", report[3]), report
-        report = report[:2] + report[4:]
+    # The client connection counts come next: nothing forwarded yet.
+    assert report[2:4] == ["OUT started: 0", "OUT finished: 0"], report
+    report = report[:2] + report[4:]
     assert report[2:4] == ["IN started: %d" % (before["IN started"] + 1),
                            "IN finished: %d" % before["IN finished"]]
     assert sorted(report[4:]) == sorted([
@@ -483,4 +492,164 @@ def test_remote_client(relay, netns, remote_ok):  # noqa: F811
         relay.wait_log(r"configured to reject non-local admin connection: "
                        r"%s" % clientaddr.replace(".", r"\."))
         assert "admin connection from %s" % clientaddr not in relay.log()
+    relay.stop()
+
+
+def start_dnsbl(relay, netns, dnsmasq):  # noqa: F811
+    """A relay with an admin port and --dnsbl against dnsmasq, which
+    lists the namespace's client; returns (ns, hostaddr, smtp port,
+    admin client)."""
+    ns, hostaddr, clientaddr = netns
+    dns = dnsmasq("--local=/bl.test/", "--address=/%s/127.0.0.2"
+                  % reversed_name(clientaddr, "bl.test"))
+    sport, aport = free_port(), free_port()
+    relay.start("--port", sport, "--admin", aport, "--interface",
+                "127.0.0.1," + hostaddr, "--spool-dir", relay.spool(),
+                "--remote-clients", "--dnsbl",
+                "bl.test,1,5000,127.0.0.1:%d" % dns.port,
+                ready_ports=[sport, aport])
+    wait_for(lambda: can_connect(sport, host=hostaddr), 10,
+             "the smtp listener on " + hostaddr)
+    got = connect_from(ns, hostaddr, sport)
+    assert dropped(got), got
+    return ns, hostaddr, sport, Admin(aport)
+
+
+def test_dnsbl_stop_start(relay, netns, dnsmasq):  # noqa: F811
+    ns, hostaddr, sport, a = start_dnsbl(relay, netns, dnsmasq)
+    assert a.cmd("dnsbl stop") == ["OK"]
+    relay.wait_log(r"dnsbl checking stopped\n")
+    for _ in range(2):
+        got = connect_from(ns, hostaddr, sport)
+        assert got.startswith("b'220 "), got
+    assert a.cmd("dnsbl start") == ["OK"]
+    relay.wait_log(r"dnsbl checking started")
+    got = connect_from(ns, hostaddr, sport)
+    assert dropped(got), got
+    a.close()
+    relay.stop()
+    log = relay.log()
+    # Blocked twice, never while stopped.
+    assert log.count("blocked by bl.test") == 2, log
+
+
+def test_dnsbl_stop_times_out(relay, netns, dnsmasq):  # noqa: F811
+    ns, hostaddr, sport, a = start_dnsbl(relay, netns, dnsmasq)
+    assert a.cmd("dnsbl stop 1") == ["OK"]
+    got = connect_from(ns, hostaddr, sport)
+    assert got.startswith("b'220 ") or \
+        "dnsbl checking started" in relay.log(), got
+    # Checking resumes by itself, without another command.
+    relay.wait_log(r"dnsbl checking started \(the stop timed out\)", 10)
+    got = connect_from(ns, hostaddr, sport)
+    assert dropped(got), got
+    a.close()
+    relay.stop()
+
+
+def sink_relay(relay_factory):
+    """A second emailrelay that stores what it gets; (addr, spool)."""
+    sink = relay_factory(sub="sink")
+    port = free_port()
+    spool = sink.spool()
+    sink.start("--port", port, "--interface", "127.0.0.1", "--spool-dir",
+               spool, ready_ports=[port])
+    return "127.0.0.1:%d" % port, spool
+
+
+def test_status_out_counts(relay_factory):
+    """OUT started and finished count the connections to the next hop."""
+    addr, sink_spool = sink_relay(relay_factory)
+    relay = relay_factory()
+    sport, aport, spool = start(relay, "--forward-to", addr)
+    a = Admin(aport)
+    before = counts(a.cmd("status"))
+    assert before["OUT started"] == before["OUT finished"] == 0, before
+    submit(sport, 1)
+    assert a.cmd("flush") == ["OK"]
+    assert len(ready(sink_spool)) == 1
+    after = counts(a.cmd("status"))
+    assert after["OUT started"] == 1, after
+    # The idle connection is closed a little later.
+    wait_for(lambda: counts(a.cmd("status"))["OUT finished"] == 1, 15,
+             "the connection to the next hop to finish")
+    assert counts(a.cmd("status"))["OUT started"] == 1
+    a.close()
+    relay.stop()
+
+
+def events(a, n, timeout=20):
+    """The next n "EVENT: " lines, each followed by a prompt."""
+    got = []
+    for _ in range(n):
+        line = a.until(PROMPT, timeout).decode()
+        assert line.startswith("EVENT: ") and line.endswith("\r\n"), line
+        got.append(line[len("EVENT: "):-2])
+    return got
+
+
+def next_pass(a):
+    """The events of the next whole pass (the end of one that was under
+    way at "notify" is skipped)."""
+    ev = events(a, 1)
+    if ev == ["forward: end"]:
+        ev = []
+    return ev + events(a, 2 - len(ev))
+
+
+def test_notify_poll(relay_factory):
+    """A pass that --poll starts is reported, with or without messages."""
+    addr, sink_spool = sink_relay(relay_factory)
+    relay = relay_factory()
+    sport, aport, spool = start(relay, "--forward-to", addr, "--poll", "1")
+    a = Admin(aport)
+    assert a.cmd("notify") == []
+    # No startup pass without --forward: these are the poll's.
+    assert next_pass(a) == ["forward: start", "forward: end"]
+    relay.wait_log(r"forwarding: \[poll\]")
+    # A message goes with one of the next passes; its end comes after.
+    submit(sport, 1)
+    for _ in range(20):
+        ev = events(a, 2)
+        assert ev == ["forward: start", "forward: end"], ev
+        if not ready(spool):
+            break
+    assert ready(spool) == [] and len(ready(sink_spool)) == 1
+    assert "forwarding: [admin]" not in relay.log()
+    a.close()
+    relay.stop()
+
+
+def test_notify_forward(relay_factory):
+    """A pass that "forward" starts, seen by another admin client."""
+    addr, sink_spool = sink_relay(relay_factory)
+    relay = relay_factory()
+    sport, aport, spool = start(relay, "--forward-to", addr)
+    listener, a = Admin(aport), Admin(aport)
+    assert listener.cmd("notify") == []
+    submit(sport, 2)
+    assert a.cmd("forward") == ["OK"]
+    assert events(listener, 2) == ["forward: start", "forward: end"]
+    # The end comes once the pass has settled its messages.
+    assert ready(spool) == [] and len(ready(sink_spool)) == 2
+    # Nothing more: one pass, two events.
+    assert listener.cmd("pid") == [str(relay.main_pid())]
+    relay.wait_log(r"forwarding: \[admin\]")
+    listener.close()
+    a.close()
+    relay.stop()
+
+
+@pytest.mark.parametrize("option", ["--immediate",
+                                    "--forward-on-disconnect"])
+def test_notify_other_triggers(relay_factory, option):
+    addr, sink_spool = sink_relay(relay_factory)
+    relay = relay_factory()
+    sport, aport, spool = start(relay, "--forward-to", addr, option)
+    a = Admin(aport)
+    assert a.cmd("notify") == []
+    submit(sport, 1)
+    assert events(a, 2) == ["forward: start", "forward: end"]
+    assert ready(spool) == [] and len(ready(sink_spool)) == 1
+    a.close()
     relay.stop()

@@ -2,13 +2,16 @@
  * lookup_dnsbl_check() (lookup/lookup_dnsbl.c): the callback rules the
  * session check relies on, against the fake DNS server: never called
  * without --dnsbl, called exactly once and never from inside the call,
- * allow as the instance's --dnsbl value decides.
+ * allow as the instance's --dnsbl value decides; and the admin switch,
+ * lookup_dnsbl_switch(): nothing checked while stopped, checking again
+ * after a start or once a timed stop is over.
  */
 #include <sys/types.h>
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <event2/event.h>
 
@@ -83,6 +86,8 @@ static void
 t_ld_free(struct t_ldenv *e)
 {
 	lnet_shutdown();
+	if (e->ctx.ev_dnsbl != NULL)
+		event_free(e->ctx.ev_dnsbl);
 	if (e->fk != NULL)
 		fakedns_free(e->fk);
 	if (e->boot != NULL) {
@@ -192,5 +197,49 @@ TEST(lookup_dnsbl_timeouts)
 	T_ASSERT(t_ld_init(&e, "slow.test,1,-300,%s") == 0);
 	T_EQ_INT(t_ld_check(&e, 0, "198.18.0.2", &d), 0);
 	T_EQ_INT(d.allow, 0);
+	t_ld_free(&e);
+}
+
+TEST(lookup_dnsbl_stop_start)
+{
+	struct t_ldenv	 e;
+	struct t_ld	 d;
+	time_t		 t0;
+	int		 i;
+
+	T_ASSERT(t_ld_init(&e, "bl.test,1,2000,%s") == 0);
+	/* Stopped: a listed client is not checked, nobody is asked. */
+	T_EQ_INT(lookup_dnsbl_switch(&e.ctx, 0, 0), 0);
+	memset(&d, 0, sizeof(d));
+	T_EQ_INT(lookup_dnsbl_check(&e.ctx, 0, "198.18.0.2", t_ld_done, &d),
+	    -1);
+	(void)event_base_loop(e.base, EVLOOP_NONBLOCK);
+	T_EQ_INT(d.called, 0);
+	T_EQ_INT(fakedns_count(e.fk), 0);
+	/* Started: checked and dropped again. */
+	T_EQ_INT(lookup_dnsbl_switch(&e.ctx, 1, 0), 0);
+	T_EQ_INT(t_ld_check(&e, 0, "198.18.0.2", &d), 0);
+	T_EQ_INT(d.allow, 0);
+	/* A stop of one second ends by itself. */
+	T_EQ_INT(lookup_dnsbl_switch(&e.ctx, 0, 1), 0);
+	memset(&d, 0, sizeof(d));
+	T_EQ_INT(lookup_dnsbl_check(&e.ctx, 0, "198.18.0.2", t_ld_done, &d),
+	    -1);
+	t0 = time(NULL);
+	for (i = 0; i < 100 && e.ctx.dnsbl_stopped &&
+	    time(NULL) - t0 < 5; i++)
+		(void)event_base_loop(e.base, EVLOOP_ONCE);
+	T_EQ_INT(e.ctx.dnsbl_stopped, 0);
+	T_EQ_INT(t_ld_check(&e, 0, "198.18.0.2", &d), 0);
+	T_EQ_INT(d.allow, 0);
+	/* A start cancels a timed stop; the timer does not fire later. */
+	T_EQ_INT(lookup_dnsbl_switch(&e.ctx, 0, 1), 0);
+	T_EQ_INT(lookup_dnsbl_switch(&e.ctx, 1, 0), 0);
+	T_ASSERT(!evtimer_pending(e.ctx.ev_dnsbl, NULL));
+	/* A stop without time replaces a timed one. */
+	T_EQ_INT(lookup_dnsbl_switch(&e.ctx, 0, 1), 0);
+	T_EQ_INT(lookup_dnsbl_switch(&e.ctx, 0, 0), 0);
+	T_ASSERT(!evtimer_pending(e.ctx.ev_dnsbl, NULL));
+	T_EQ_INT(e.ctx.dnsbl_stopped, 1);
 	t_ld_free(&e);
 }
