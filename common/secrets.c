@@ -124,7 +124,7 @@ secrets_decode(const struct field *f, int enc, unsigned char **out,
 		n = xtext_decode(f->p, f->len, (char *)b, size);
 		break;
 	case ENC_BASE64:
-		/* Written by hand (SPEC 13 has "UGFzc3cwcmQ"): padding optional. */
+		/* Written by hand (SPEC 13: "UGFzc3cwcmQ"): padding optional. */
 		n = base64_decode(f->p, f->len, b, size - 1, BASE64_F_NOPAD);
 		break;
 	case ENC_MD5:
