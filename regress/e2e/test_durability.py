@@ -11,7 +11,7 @@ import threading
 
 import pytest
 
-from harness import SANITIZE, free_port, wait_for
+from harness import SANITIZE, free_port, proc_status, wait_for
 
 CLIENTS = 10
 
@@ -69,6 +69,7 @@ def test_acknowledged_messages_survive_kill_9(relay):
                for n in range(CLIENTS)]
     for t in threads:
         t.start()
+    tree = list(relay.children().values())
     try:
         wait_for(lambda: len(acked) >= 50, 60, "50 acknowledged messages")
     finally:
@@ -79,6 +80,9 @@ def test_acknowledged_messages_survive_kill_9(relay):
             t.join(30)
     relay.proc.wait(10)
     relay.errf.close()
+    # SIGKILL is asynchronous: the children may still hold the listener.
+    wait_for(lambda: all((proc_status(p) or {}).get("State", "Z")[0] == "Z"
+                         for p in tree), 20, "the killed children to exit")
 
     # Restart on the same spool: recovery must not lose or expose anything.
     again = relay.__class__(relay.workdir, user=relay.user)
