@@ -111,8 +111,12 @@ request(struct msgchan *ch, uint16_t type, struct msg *m)
 	int		 r;
 
 	if (msg_flush(ch, CTL_TIMEOUT_MS) == -1) {
-		fprintf(stderr, "emailrelayctl: %s: %s\n", sockpath,
-		    strerror(errno));
+		if (errno == EPIPE || errno == ECONNRESET)
+			fprintf(stderr, "emailrelayctl: %s: connection closed "
+			    "by the daemon (access denied?)\n", sockpath);
+		else
+			fprintf(stderr, "emailrelayctl: %s: %s\n", sockpath,
+			    strerror(errno));
 		return (-1);
 	}
 	for (;;) {
@@ -135,6 +139,11 @@ request(struct msgchan *ch, uint16_t type, struct msg *m)
 			return (-1);
 		}
 		if ((n = msg_read(ch)) == 0) {
+			fprintf(stderr, "emailrelayctl: %s: connection closed "
+			    "by the daemon (access denied?)\n", sockpath);
+			return (-1);
+		}
+		if (n == -1 && errno == ECONNRESET) {
 			fprintf(stderr, "emailrelayctl: %s: connection closed "
 			    "by the daemon (access denied?)\n", sockpath);
 			return (-1);
