@@ -53,8 +53,10 @@ COMMON_OBJS := $(COMMON_SRCS:%.c=$(O)/%.o)
 PROC_OBJS   := $(PROC_SRCS:%.c=$(O)/%.o)
 UNIT_OBJS   := $(UNIT_SRCS:%.c=$(O)/%.o)
 
+# Tool objects go to tools/: $(O)/emailrelayctl is a program.
 TOOLS	 = $(patsubst emailrelayctl/%.c,$(O)/%,$(wildcard emailrelayctl/*.c))
-TOOL_OBJS = $(patsubst %.c,$(O)/%.o,$(wildcard emailrelayctl/*.c))
+TOOL_OBJS = $(patsubst emailrelayctl/%.c,$(O)/tools/%.o,\
+	    $(wildcard emailrelayctl/*.c))
 .SECONDARY: $(TOOL_OBJS)
 PROGS	 = $(O)/emailrelay $(TOOLS)
 
@@ -77,7 +79,12 @@ $(O)/libprocs.a: $(PROC_OBJS)
 $(O)/emailrelay: $(O)/emailrelay.o $(O)/libprocs.a $(O)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(O)/%: $(O)/emailrelayctl/%.o $(O)/libcommon.a
+$(O)/tools/%.o: emailrelayctl/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(TOOLS): $(O)/%: $(O)/tools/%.o $(O)/libcommon.a
+	@if [ -d $@ ]; then rm -rf $@; fi
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(O)/unittest: $(UNIT_OBJS) $(O)/regress/unit/t_main.o $(O)/libprocs.a \
@@ -190,7 +197,8 @@ install: $(PROGS)
 	    emailrelayctl/emailrelayctl.8 $(DESTDIR)$(MANDIR)/man8; fi
 
 lint:
-	mandoc -T lint -W warning emailrelay.8 emailrelay.conf.5
+	mandoc -T lint -W warning emailrelay.8 emailrelay.conf.5 \
+	    emailrelayctl/emailrelayctl.8
 
 clean:
 	rm -rf build build-san build-fuzz

@@ -69,6 +69,7 @@ static int	 parse_config(struct config *, int, char **, int);
 static void	 print_version(int);
 static int	 check_setup(struct parent *);
 static int	 bind_all(struct parent *);
+static void	 bind_control(struct parent *);
 static int	 bind_kind(struct parent *, size_t, int, long long);
 static int	 bind_one(struct parent *, size_t, int, const struct sockaddr *,
 		    socklen_t);
@@ -88,7 +89,8 @@ static void	 parent_on_signal(evutil_socket_t, short, void *);
 static void	 parent_on_stop_timer(evutil_socket_t, short, void *);
 static void	 parent_reap(struct parent *);
 static void	 parent_shutdown(struct parent *, int);
-static void	 parent_reload(struct parent *);
+static int	 parent_reload(struct parent *);
+static void	 parent_ctl(struct parent *, struct chan *, struct msg *);
 static void	 parent_cleanup(struct parent *);
 static int	 all_dead(struct parent *);
 static void	 parent_drain(struct parent *, struct chan *);
@@ -211,6 +213,8 @@ kind_name(int kind)
 		return ("smtp");
 	case LISTEN_POP:
 		return ("pop");
+	case LISTEN_CONTROL:
+		return ("control");
 	default:
 		return ("admin");
 	}
@@ -506,6 +510,84 @@ bind_all(struct parent *p)
 	return (0);
 }
 
+/*
+ * The control socket for emailrelayctl (SPEC 10): its directory made if
+ * missing, a stale socket removed (a live daemon's never), mode 0660,
+ * owned by root and the group of the first instance's spool directory
+ * when started as root (control lets that group in, see common/ctl.h).
+ * A socket that cannot be made is a warning, not an error; --as-client
+ * and --dont-serve runs make none.
+ */
+static void
+bind_control(struct parent *p)
+{
+	const struct instconf	*g = conf_global(&p->conf);
+	struct sockaddr_un	 sun;
+	struct stat		 st;
+	const char		*path;
+	char			 dir[PATH_MAX], *slash;
+	int			 fd = -1, probe;
+	mode_t			 old;
+
+	if (conf_bool(g, OPT_AS_CLIENT) || conf_bool(g, OPT_DONT_SERVE) ||
+	    (path = conf_str(g, OPT_CONTROL_SOCKET)) == NULL || *path == '\0')
+		return;
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, path, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path) || strlcpy(dir, path, sizeof(dir)) >=
+	    sizeof(dir)) {
+		log_warnx("cannot create control socket %s: path too long",
+		    path);
+		return;
+	}
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mkdirs(dir, 0755) == -1) {
+			log_warnx("cannot create control socket %s: %s: %s",
+			    path, dir, strerror(errno));
+			return;
+		}
+	}
+	if ((probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) != -1) {
+		if (connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0) {
+			close(probe);
+			log_warnx("cannot create control socket %s: in use "
+			    "by another process", path);
+			return;
+		}
+		/* Only a socket nobody listens on is removed. */
+		if (errno == ECONNREFUSED && lstat(path, &st) == 0 &&
+		    S_ISSOCK(st.st_mode))
+			unlink(path);
+		close(probe);
+	}
+	old = umask(0117);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+		umask(old);
+		log_warnx("cannot create control socket %s: %s", path,
+		    strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	umask(old);
+	if (chmod(path, 0660) == -1 || (geteuid() == 0 &&
+	    (stat(conf_str(&p->conf.inst[0], OPT_SPOOL_DIR), &st) == -1 ||
+	    chown(path, 0, st.st_gid) == -1)) || listen(fd, 16) == -1) {
+		log_warnx("cannot create control socket %s: %s", path,
+		    strerror(errno));
+		unlink(path);
+		close(fd);
+		return;
+	}
+	if (p->nunix < BOUNDS_LISTENERS &&
+	    (p->unixpaths[p->nunix] = strdup(path)) != NULL)
+		p->nunix++;
+	(void)add_listener(p, 0, LISTEN_CONTROL, fd, path);
+}
+
 static int
 mkdirs(const char *path, mode_t mode)
 {
@@ -733,6 +815,11 @@ parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 			log_info("admin terminate request: stopping");
 		parent_shutdown(p, 0);
 		break;
+	case MSG_CTL_LOG:
+	case MSG_CTL_RELOAD:
+	case MSG_CTL_STOP:
+		parent_ctl(p, ch, m);
+		break;
 	default:
 		if (parent_auth_dispatch(ch, m, p->base, &p->conf))
 			break;
@@ -740,6 +827,65 @@ parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 		    msg_type_name(m->type), proc_name(ch->peer));
 	}
 	msg_done(&ch->m, m);
+}
+
+/*
+ * emailrelayctl's log, reload and stop, relayed by control: answered
+ * here, then done (stop: the answer is written before the children are
+ * told to go).
+ */
+static void
+parent_ctl(struct parent *p, struct chan *ch, struct msg *m)
+{
+	struct msgchan	*c = &ch->m;
+	const char	*text = "";
+	char		 err[256];
+	uint32_t	 version, verbose = 0, status = MSG_OK;
+	int		 i;
+
+	if (ch->peer != PROC_CONTROL || (m->flags & MSG_F_REPLY) != 0 ||
+	    msg_get_u32(m, &version) == -1 || (m->type == MSG_CTL_LOG &&
+	    msg_get_u32(m, &verbose) == -1) || msg_get_end(m) == -1 ||
+	    verbose > 1)
+		fatalx("parent: bad %s from %s", msg_type_name(m->type),
+		    proc_name(ch->peer));
+	if (p->stopping) {
+		status = MSG_TEMPFAIL;
+		text = "stopping";
+	} else if (m->type == MSG_CTL_LOG) {
+		if (verbose) {
+			if (config_set(&p->conf, 0, p->conf.inst[0].name,
+			    OPT_VERBOSE, NULL, err, sizeof(err)) != CONF_OK)
+				fatalx("parent: log verbose: %s", err);
+		} else
+			p->conf.inst[0].opt[OPT_VERBOSE].set = 0;
+		log_info("emailrelayctl: log %s", verbose ? "verbose" :
+		    "brief");
+		p->generation++;
+		proc_log_conf(&p->conf);
+		for (i = 1; i < PROC__COUNT; i++) {
+			proc_conf_send(&p->child[i].ch.m, &p->conf,
+			    p->generation);
+			chan_flush(&p->child[i].ch);
+		}
+	} else if (m->type == MSG_CTL_RELOAD) {
+		log_info("emailrelayctl: reload");
+		if (parent_reload(p) == -1) {
+			status = MSG_TEMPFAIL;
+			text = "reload failed: see the log";
+		}
+	}
+	msg_reply_begin(c, m->type, m->id, -1);
+	msg_put_u32(c, status);
+	msg_put_str(c, text);
+	msg_end(c);
+	if (m->type == MSG_CTL_STOP && status == MSG_OK) {
+		log_info("emailrelayctl: stop: stopping");
+		(void)msg_flush(c, 1000);
+		parent_shutdown(p, 0);
+		return;
+	}
+	chan_flush(ch);
 }
 
 static void
@@ -853,7 +999,7 @@ parent_on_stop_timer(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
-static void
+static int
 parent_reload(struct parent *p)
 {
 	struct config	 next;
@@ -862,7 +1008,7 @@ parent_reload(struct parent *p)
 	config_init(&next, p->argv[0]);
 	if (parse_config(&next, p->argc, p->argv, 0) != 0) {
 		config_free(&next);
-		return;
+		return (-1);
 	}
 	/* Listeners and spool directories stay as they were bound. */
 	for (i = 0; i < (int)next.ninst || i < (int)p->conf.ninst; i++) {
@@ -871,7 +1017,7 @@ parent_reload(struct parent *p)
 			log_warnx("reload failed: the instances cannot change "
 			    "without a restart");
 			config_free(&next);
-			return;
+			return (-1);
 		}
 	}
 	for (i = 0; i < (int)next.ninst && i < (int)p->conf.ninst; i++) {
@@ -890,6 +1036,7 @@ parent_reload(struct parent *p)
 		chan_flush(&p->child[i].ch);
 	}
 	log_info("configuration reloaded");
+	return (0);
 }
 
 static void
@@ -906,7 +1053,7 @@ parent_on_signal(evutil_socket_t sig, short ev, void *arg)
 		break;
 	case SIGHUP:
 		if (!p->stopping)
-			parent_reload(p);
+			(void)parent_reload(p);
 		break;
 	case SIGCHLD:
 		parent_reap(p);
@@ -977,6 +1124,7 @@ parent_main(int argc, char *argv[])
 		return (1);
 	if (bind_all(p) == -1)
 		return (2);
+	bind_control(p);
 
 	if (!conf_bool(g, OPT_NO_DAEMON) &&
 	    daemonize(conf_bool(g, OPT_CLOSE_STDERR)) == -1) {

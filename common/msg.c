@@ -118,6 +118,17 @@ static const struct msg_sig msg_sigs[] = {
 	SIG(MSG_CONTROL_TERMINATE_NOTIFY,	"", NULL),
 	SIG(MSG_MTA_RESOLVE,			"str", "u32 str"),
 	SIG(MSG_CONTROL_LOOKUP_DNSBL,		"u32 u32", "u32 str"),
+	SIG(MSG_CTL_QUEUE_SHOW,			"u32 u32 str",
+	    "u32 str u32 u32 data"),
+	SIG(MSG_CTL_MESSAGE_SHOW,		"u32 str", "u32 str str data"),
+	SIG(MSG_CTL_QUEUE_FORWARD,		"u32 str", "u32 str"),
+	SIG(MSG_CTL_MESSAGE_RETRY,		"u32 str", "u32 str"),
+	SIG(MSG_CTL_MESSAGE_REMOVE,		"u32 str", "u32 str"),
+	SIG(MSG_CTL_PAUSE,			"u32 u32 u32", "u32 str"),
+	SIG(MSG_CTL_STATS,			"u32", "u32 str"),
+	SIG(MSG_CTL_LOG,			"u32 u32", "u32 str"),
+	SIG(MSG_CTL_RELOAD,			"u32", "u32 str"),
+	SIG(MSG_CTL_STOP,			"u32", "u32 str"),
 };
 #undef SIG
 

@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_VERSION	11
+#define MSG_VERSION	12
 #define MSG_HDRLEN	16
 #define MSG_MAX		16384		/* whole frame, header included */
 #define MSG_F_FD	0x0001
@@ -242,6 +242,72 @@ enum msg_type {
 	 * status, str reason.
 	 */
 	MSG_CONTROL_LOOKUP_DNSBL,
+	/*
+	 * emailrelayctl <-> control over the control socket (SPEC 10; the
+	 * protocol is described in common/ctl.h), and control <-> the
+	 * process that does the work, with the same fields: control checks
+	 * every field before it relays a request, and relays the reply.
+	 * id = the control connection's id.  Every request starts with u32
+	 * version (MSG_VERSION of the emailrelayctl that sent it; control
+	 * answers MSG_PERMFAIL "version mismatch" to another).  Every reply
+	 * starts with u32 status and a str (the reason when not MSG_OK).
+	 *
+	 * QUEUE_SHOW (-> queue): u32 version, u32 inst, str the last id of
+	 * the previous page ("" for the first).  Reply u32 status, str the
+	 * instance name, u32 more (another page of this instance follows),
+	 * u32 number of instances, data the page: ctl_qent lines (ctl.h),
+	 * every state, oldest first.
+	 */
+	MSG_CTL_QUEUE_SHOW,
+	/*
+	 * MESSAGE_SHOW (-> queue): u32 version, str id.  Reply u32 status,
+	 * str reason or instance name, str the message's ctl_qent line,
+	 * data the envelope file (at most CTL_ENVMAX bytes).
+	 */
+	MSG_CTL_MESSAGE_SHOW,
+	/*
+	 * QUEUE_FORWARD (-> queue): u32 version, str instance name ("" for
+	 * every instance with --forward-to); starts a pass
+	 * ("forwarding: [emailrelayctl]").  Reply u32 status, str reason.
+	 */
+	MSG_CTL_QUEUE_FORWARD,
+	/*
+	 * MESSAGE_RETRY (-> queue): u32 version, str id or "all": ".bad"
+	 * back to ready, then a pass.  Reply u32 status, str text.
+	 */
+	MSG_CTL_MESSAGE_RETRY,
+	/*
+	 * MESSAGE_REMOVE (-> queue): u32 version, str id; a ready or
+	 * ".bad" message, not one being received or forwarded.  Reply u32
+	 * status, str text.
+	 */
+	MSG_CTL_MESSAGE_REMOVE,
+	/*
+	 * PAUSE (-> smtpd for CTL_PAUSE_SMTP, every instance as "smtp
+	 * disable"; -> queue for CTL_PAUSE_FORWARD, no pass starts while
+	 * paused): u32 version, u32 what, u32 pause (1) or resume (0).
+	 * Reply u32 status, str text.
+	 */
+	MSG_CTL_PAUSE,
+	/*
+	 * STATS (-> smtpd, then -> queue; control joins the answers):
+	 * u32 version.  Reply u32 status, str counters, one "<name>
+	 * <decimal>" line each (ctl.h).
+	 */
+	MSG_CTL_STATS,
+	/*
+	 * LOG (-> parent): u32 version, u32 verbose (1 "log verbose", 0
+	 * "log brief"); the parent changes --verbose and sends every child
+	 * the configuration again.  Reply u32 status, str text.
+	 */
+	MSG_CTL_LOG,
+	/* RELOAD (-> parent): as SIGHUP.  u32 version; reply u32, str. */
+	MSG_CTL_RELOAD,
+	/*
+	 * STOP (-> parent): as SIGTERM, after the reply.  u32 version;
+	 * reply u32 status, str text.
+	 */
+	MSG_CTL_STOP,
 	MSG_TYPE__COUNT
 };
 

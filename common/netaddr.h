@@ -17,6 +17,8 @@
 #define LISTEN_POP	0x02
 #define LISTEN_ADMIN	0x04
 #define LISTEN_ALL	(LISTEN_SMTP | LISTEN_POP | LISTEN_ADMIN)
+/* The emailrelayctl socket (--control-socket); never an --interface kind. */
+#define LISTEN_CONTROL	0x08
 
 /* What an --interface item names. */
 #define IFACE_IPV4	1	/* "127.0.0.1" */

@@ -366,7 +366,7 @@ static const struct option_def options[OPT__COUNT] = {
 	    "the account to run as (default daemon, root for no switch)",
 	    "daemon", check_user, 0, 0 },
 	[OPT_CONTROL_SOCKET] = { "control-socket", 0, OPTA_STR,
-	    OPTF_GLOBAL | OPTF_PENDING | OPTF_FILE, "<path>", "the "
+	    OPTF_GLOBAL | OPTF_FILE, "<path>", "the "
 	    "emailrelayctl socket (default /run/emailrelay/control.sock)",
 	    "/run/emailrelay/control.sock", check_path, 0, 0 },
 	/* logging */

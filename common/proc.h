@@ -77,7 +77,7 @@ void	 chan_close(struct chan *ch);
 struct listener {
 	int		 fd;
 	uint32_t	 inst;		/* instance index */
-	uint32_t	 kind;		/* LISTEN_SMTP, LISTEN_POP, LISTEN_ADMIN */
+	uint32_t	 kind;		/* LISTEN_SMTP, _POP, _ADMIN, _CONTROL */
 	char		 addr[128];	/* for log lines */
 };
 

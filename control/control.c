@@ -1,5 +1,6 @@
 /*
- * The control process: entry point, the admin listeners with accept,
+ * The control process: entry point, the admin listeners (the control
+ * socket's are in ctl.c) with accept,
  * pause and resume (as smtpd/smtpd.c), and the dispatch of the other
  * processes' replies and events to the admin sessions (admin.c).
  */
@@ -64,6 +65,8 @@ control_dispatch(struct chan *ch, struct msg *m, void *arg)
 		admin_session_event(ctx, m);
 	else if (control_reply_ok(ch->peer, m))
 		admin_session_dispatch(ctx, m);
+	else if (ctl_reply_ok(ch->peer, m))
+		ctl_dispatch_reply(ctx, ch->peer, m);
 	else
 		fatalx("control: unexpected %s from %s",
 		    msg_type_name(m->type), proc_name(ch->peer));
@@ -184,6 +187,8 @@ control_listen(struct control_ctx *ctx)
 	size_t			 i;
 
 	for (i = 0; i < boot->nlst; i++) {
+		if (boot->lst[i].kind == LISTEN_CONTROL)
+			continue;	/* ctl.c's */
 		if (boot->lst[i].kind != LISTEN_ADMIN ||
 		    boot->lst[i].inst >= boot->conf.ninst) {
 			close(boot->lst[i].fd);
@@ -212,8 +217,10 @@ control_main(struct proc_boot *boot, struct msgchan *parent)
 	RB_INIT(&ctx.sessions);
 	/* The parent is the daemon whose pid "pid" tells. */
 	ctx.pid = (long)getppid();
+	ctl_prepare(&ctx);
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    control_dispatch, &ctx);
 	control_listen(&ctx);
+	ctl_listen(&ctx);
 	proc_run(ctx.base, PROC_CONTROL);
 }

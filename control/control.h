@@ -1,8 +1,10 @@
 /*
- * The control process: the admin port (SPEC 9).  control.c is the entry
- * point, the listeners and the dispatch; admin.c runs the admin sessions
- * (admin_proto.c's engine on a connection) and relays their commands to
- * queue, smtpd, mta, lookup and the parent.
+ * The control process: the admin port (SPEC 9) and the emailrelayctl
+ * socket (SPEC 10).  control.c is the entry point, the listeners and the
+ * dispatch; admin.c runs the admin sessions (admin_proto.c's engine on a
+ * connection) and relays their commands to queue, smtpd, mta, lookup
+ * and the parent; ctl.c serves the control socket (protocol in
+ * common/ctl.h).
  */
 #ifndef CONTROL_H
 #define CONTROL_H
@@ -18,6 +20,7 @@
 #include "proc.h"
 
 struct admin_session;
+struct ctl_conn;
 struct event;
 struct event_base;
 struct msg;
@@ -36,6 +39,7 @@ struct control_listener {
 };
 
 RB_HEAD(admin_tree, admin_session);
+RB_HEAD(ctl_tree, ctl_conn);
 
 struct control_ctx {
 	struct proc_boot	*boot;
@@ -51,6 +55,17 @@ struct control_ctx {
 	uint64_t		 in_started;	/* admin connections, for */
 	uint64_t		 in_finished;	/* the status report */
 	long			 pid;		/* the daemon's, for "pid" */
+
+	/* The control socket (ctl.c). */
+	int			 ctl_fd;	/* listening, or -1 */
+	const char		*ctl_path;
+	struct event		*ev_ctl;
+	struct event		*ev_ctl_resume;
+	int			 ctl_paused;
+	struct ctl_tree		 ctls;		/* by id */
+	size_t			 nctl;		/* open connections */
+	uid_t			 ctl_uid;	/* ours: always let in */
+	gid_t			 ctl_gid;	/* the socket's (spool's) group */
 };
 
 /* Entry point after re-exec; never returns. */
@@ -89,5 +104,26 @@ void	 admin_session_event(struct control_ctx *ctx, struct msg *m);
  */
 void	 admin_session_report(struct control_ctx *ctx, char *buf,
 	    size_t bufsz);
+
+/*
+ * ctl.c: before the privilege drop, find the control socket among the
+ * listeners and take the group it is owned by (the spool's, set by the
+ * parent) as the group let in.
+ */
+void	 ctl_prepare(struct control_ctx *ctx);
+
+/* ctl.c: after the drop, accept on the control socket (if any). */
+void	 ctl_listen(struct control_ctx *ctx);
+
+/* ctl.c: whether m is a MSG_CTL_* reply that peer may send us. */
+int	 ctl_reply_ok(enum proc_id peer, const struct msg *m);
+
+/*
+ * ctl.c: a MSG_CTL_* reply from queue, smtpd or the parent for the
+ * connection m->id, relayed to the client.  An unknown id or a
+ * malformed reply is fatal.  The caller calls msg_done().
+ */
+void	 ctl_dispatch_reply(struct control_ctx *ctx, enum proc_id from,
+	    struct msg *m);
 
 #endif /* CONTROL_H */

@@ -175,6 +175,11 @@ pass_trigger(struct queue_ctx *ctx, uint32_t inst, const char *trigger)
 	if (inst >= ctx->nspool || (ps = ctx->pass[inst]) == NULL ||
 	    ps->forward_to == NULL)
 		return;
+	if (ctx->fwd_paused) {
+		ulog_info(ps->unit, "forwarding: [%s]: paused by "
+		    "emailrelayctl", trigger);
+		return;
+	}
 	if (ps->running) {
 		ps->again = 1;
 		(void)strlcpy(ps->again_trigger, trigger,
@@ -686,15 +691,18 @@ pass_apply(struct qfwd *f, uint32_t outcome, uint32_t code,
 	switch (outcome) {
 	case MSG_FWD_DELIVERED:
 		r = spool_remove(ps->dirfd, f->base);
+		ps->ctx->fwd_done++;
 		break;
 	case MSG_FWD_PARTIAL:
 		(void)pass_keep_rejected(f, rej, nrej);
 		/* FALLTHROUGH */
 	case MSG_FWD_FAILED:
+		ps->ctx->fwd_failed++;
 		log_warnx("forwarding [%s]: failed: %s", f->base, why);
 		r = spool_fail(ps->dirfd, f->base, reason, (int)code);
 		break;
 	case MSG_FWD_SESSION:
+		ps->ctx->fwd_failed++;
 		log_warnx("forwarding [%s]: failed: %s", f->base, why);
 		r = spool_fail(ps->dirfd, f->base, reason, 0);
 		if (f->inpass) {

@@ -51,7 +51,7 @@ queue_dispatch(struct chan *ch, struct msg *m, void *arg)
 			chain_dispatch(ctx, m);
 		break;
 	case PROC_CONTROL:
-		admin_dispatch(ctx, m);
+		qctl_dispatch(ctx, m);
 		break;
 	default:
 		fatalx("queue: unexpected %s from %s", msg_type_name(m->type),

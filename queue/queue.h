@@ -3,7 +3,8 @@
  * queue.c is the entry point and the dispatch; store.c receives messages
  * from smtpd into the spool; pass.c runs the forwarding passes; chain.c
  * the filter chains (built-ins from filter.c); poll.c the poll timer and
- * --poll-run (retry:); admin.c the admin interface's commands.
+ * --poll-run (retry:); admin.c the admin interface's commands; ctl.c
+ * emailrelayctl's.
  */
 #ifndef QUEUE_H
 #define QUEUE_H
@@ -92,6 +93,10 @@ struct queue_ctx {
 	int			 clients;	/* --as-client passes due */
 	int			 client_status;
 	struct qadmin		*admin;		/* admin.c, made when used */
+	/* emailrelayctl (ctl.c). */
+	int			 fwd_paused;	/* pause forward: no passes */
+	uint64_t		 fwd_done;	/* messages forwarded */
+	uint64_t		 fwd_failed;	/* messages failed (.bad) */
 };
 
 /* Entry point after re-exec; never returns. */
@@ -147,7 +152,8 @@ void	 pass_init(struct queue_ctx *ctx);
 /*
  * pass.c: start a forwarding pass of instance inst, or one more after the
  * pass under way; trigger names it in the log line ("poll" ...).  Does
- * nothing for an instance without --forward-to.
+ * nothing for an instance without --forward-to, or while emailrelayctl
+ * has paused forwarding.
  */
 void	 pass_trigger(struct queue_ctx *ctx, uint32_t inst,
 	    const char *trigger);
@@ -194,5 +200,12 @@ void	 admin_dispatch(struct queue_ctx *ctx, struct msg *m);
  * whether or not anyone listens; control drops it then.
  */
 void	 admin_event(struct queue_ctx *ctx, uint32_t inst, const char *text);
+
+/*
+ * ctl.c: a request from control for emailrelayctl (MSG_CTL_*), answered
+ * at once; other requests go on to admin_dispatch().  The caller calls
+ * msg_done().
+ */
+void	 qctl_dispatch(struct queue_ctx *ctx, struct msg *m);
 
 #endif /* QUEUE_H */

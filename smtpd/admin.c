@@ -4,6 +4,8 @@
  * available" and is closed, sessions already open finish normally), and
  * the server half of "status": the SMTP listeners, the connection
  * counts and one "IN: <local> <- <peer>" line per open connection.
+ * For emailrelayctl: "pause smtp" and "resume smtp" (smtp disable and
+ * enable for every instance) and the server's counters.
  *
  * The open connections are remembered here at accept, by descriptor
  * and socket inode, so that the sessions need not know about the
@@ -21,6 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "log.h"
 #include "msg.h"
 #include "netaddr.h"
@@ -45,6 +48,8 @@ static int	 admin_conn_open(const struct smtpd_conn *);
 static void	 admin_prune(struct smtpd_ctx *);
 static void	 admin_enable(struct smtpd_ctx *, struct msg *);
 static void	 admin_status(struct smtpd_ctx *, struct msg *);
+static void	 admin_ctl_pause(struct smtpd_ctx *, struct msg *);
+static void	 admin_ctl_stats(struct smtpd_ctx *, struct msg *);
 
 /* Whether c's socket is still open under its descriptor. */
 static int
@@ -199,6 +204,65 @@ admin_status(struct smtpd_ctx *ctx, struct msg *m)
 	free(in);
 }
 
+/* emailrelayctl pause|resume smtp: every instance at once. */
+static void
+admin_ctl_pause(struct smtpd_ctx *ctx, struct msg *m)
+{
+	struct msgchan	*c = &ctx->peer[PROC_CONTROL].m;
+	uint32_t	 version, what, pause;
+	size_t		 i;
+
+	if (msg_get_u32(m, &version) == -1 || msg_get_u32(m, &what) == -1 ||
+	    msg_get_u32(m, &pause) == -1 || msg_get_end(m) == -1 ||
+	    what != CTL_PAUSE_SMTP || pause > 1)
+		fatalx("smtp server: bad %s from control",
+		    msg_type_name(m->type));
+	for (i = 0; i < ctx->boot->conf.ninst && i < BOUNDS_INSTANCES; i++) {
+		if (ctx->disabled[i] != (int)pause)
+			ulog_info(ctx->boot->conf.inst[i].name, "smtp server "
+			    "%s by emailrelayctl", pause ? "paused" :
+			    "resumed");
+		ctx->disabled[i] = pause;
+	}
+	msg_reply_begin(c, m->type, m->id, -1);
+	msg_put_u32(c, MSG_OK);
+	msg_put_str(c, pause ? "smtp paused" : "smtp resumed");
+	msg_end(c);
+	chan_flush(&ctx->peer[PROC_CONTROL]);
+}
+
+/* The server's counters for emailrelayctl show stats (common/ctl.h). */
+static void
+admin_ctl_stats(struct smtpd_ctx *ctx, struct msg *m)
+{
+	struct msgchan	*c = &ctx->peer[PROC_CONTROL].m;
+	char		 buf[512];
+	uint32_t	 version;
+	size_t		 i;
+	int		 n, paused = 0;
+
+	if (msg_get_u32(m, &version) == -1 || msg_get_end(m) == -1)
+		fatalx("smtp server: bad %s from control",
+		    msg_type_name(m->type));
+	for (i = 0; i < ctx->boot->conf.ninst && i < BOUNDS_INSTANCES; i++)
+		paused |= ctx->disabled[i];
+	n = snprintf(buf, sizeof(buf), "connections %llu\n"
+	    "connections_open %llu\nmessages_accepted %llu\n"
+	    "messages_rejected %llu\nbytes_received %llu\nsmtp_paused %d\n",
+	    (unsigned long long)ctx->in_started,
+	    (unsigned long long)(ctx->in_started - ctx->in_finished),
+	    (unsigned long long)ctx->msgs_accepted,
+	    (unsigned long long)ctx->msgs_rejected,
+	    (unsigned long long)ctx->bytes_in, paused);
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		fatalx("smtp server: counters");
+	msg_reply_begin(c, m->type, m->id, -1);
+	msg_put_u32(c, MSG_OK);
+	msg_put_str(c, buf);
+	msg_end(c);
+	chan_flush(&ctx->peer[PROC_CONTROL]);
+}
+
 void
 smtpd_admin_dispatch(struct smtpd_ctx *ctx, struct msg *m)
 {
@@ -211,6 +275,12 @@ smtpd_admin_dispatch(struct smtpd_ctx *ctx, struct msg *m)
 		break;
 	case MSG_CONTROL_SMTP_STATUS:
 		admin_status(ctx, m);
+		break;
+	case MSG_CTL_PAUSE:
+		admin_ctl_pause(ctx, m);
+		break;
+	case MSG_CTL_STATS:
+		admin_ctl_stats(ctx, m);
 		break;
 	default:
 		fatalx("smtp server: unexpected %s from control",

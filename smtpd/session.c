@@ -768,8 +768,12 @@ session_reply_commit(struct session *s, struct msg *m)
 		fatalx("smtp server: bad %s reply from queue",
 		    msg_type_name(m->type));
 	/* Either way queue is done with the message. */
-	if (status == MSG_OK)
+	if (status == MSG_OK) {
 		s->stored++;
+		s->ctx->msgs_accepted++;
+		s->ctx->bytes_in += s->csize;
+	} else
+		s->ctx->msgs_rejected++;
 	s->msg = 0;
 	session_message_clear(s);
 	if (s->flags & SF_GONE) {

@@ -58,6 +58,10 @@ struct smtpd_ctx {
 	uint64_t		 in_finished;	/* and closed */
 	struct smtpd_conn	*conns;		/* open ones, for status */
 	size_t			 nconns, connsz;
+	/* emailrelayctl show stats (admin.c). */
+	uint64_t		 msgs_accepted;	/* committed (250) */
+	uint64_t		 msgs_rejected;	/* commit refused */
+	uint64_t		 bytes_in;	/* content of the accepted */
 };
 
 /* Entry point after re-exec; never returns. */
@@ -71,8 +75,8 @@ void	 smtpd_main(struct proc_boot *, struct msgchan *)
 void	 smtpd_session_closed(struct smtpd_ctx *ctx);
 
 /*
- * admin.c: a request from control (MSG_CONTROL_SMTP_*), answered at
- * once; anything else from control is fatal.  The caller calls
+ * admin.c: a request from control (MSG_CONTROL_SMTP_*, and for
+ * emailrelayctl MSG_CTL_PAUSE and MSG_CTL_STATS), answered at once; anything else from control is fatal.  The caller calls
  * msg_done().
  */
 void	 smtpd_admin_dispatch(struct smtpd_ctx *ctx, struct msg *m);

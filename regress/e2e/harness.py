@@ -131,7 +131,11 @@ class Relay:
               pass_fds=(), new_session=False, wrap=None):
         """Run the relay; wrap is a command prefix such as strace's, and
         new_session puts the tree in its own process group."""
-        argv = [self.exe, "--no-daemon", "--log"] + [str(a) for a in args]
+        args = [str(a) for a in args]
+        # Each relay its own emailrelayctl socket, not the system's.
+        if not any(a.startswith("--control-socket") for a in args):
+            args = ["--control-socket", self.control_socket()] + args
+        argv = [self.exe, "--no-daemon", "--log"] + args
         self.argv = argv
         self.wrapped = bool(wrap)
         if wrap:
@@ -161,6 +165,10 @@ class Relay:
         if wait:
             self.wait_ready(ready_ports)
         return self
+
+    def control_socket(self):
+        """This relay's --control-socket unless the test gives one."""
+        return os.path.join(self.workdir, "control.sock")
 
     def _chrooted(self):
         return IS_ROOT and self.user is None

@@ -286,13 +286,6 @@ def test_missing_spool_exit_1(workdir):
     assert "spool directory" in r.stderr
 
 
-def test_unsupported_feature_stops_start_up(workdir):
-    r = run("--no-daemon", "--control-socket",
-            os.path.join(workdir, "control.sock"), "--spool-dir", workdir)
-    assert r.returncode == 1
-    assert "--control-socket: not supported yet" in r.stderr
-
-
 def test_help_and_version():
     r = run("--help")
     assert r.returncode == 0 and "usage:" in r.stdout

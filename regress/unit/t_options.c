@@ -277,7 +277,7 @@ TEST(options_table_flags)
 	    OPT_SERVER_TLS_CERTIFICATE, OPT_SERVER_TLS_VERIFY,
 	    OPT_TLS_CONFIG, OPT_POP, OPT_POP_AUTH, OPT_POP_BY_NAME,
 	    OPT_POP_NO_DELETE, OPT_POLL_RUN, OPT_DELIVERY_DIR, OPT_ADMIN,
-	    OPT_ADMIN_TERMINATE, OPT_DNSBL };
+	    OPT_ADMIN_TERMINATE, OPT_DNSBL, OPT_CONTROL_SOCKET };
 	size_t	 i, j;
 	int	 id, n;
 
@@ -1370,8 +1370,7 @@ TEST(options_pending)
 	    "--client-smtp-config", "pipelining,-eightbitstrict"), err,
 	    sizeof(err)), CONF_OK);
 	T_EQ_INT(run(ARGS("--control-socket", "/tmp/c.sock"), err,
-	    sizeof(err)), CONF_EUSAGE);
-	T_EQ_STR(err, "--control-socket: not supported yet");
+	    sizeof(err)), CONF_OK);
 	/* Not pending. */
 	r = run(ARGS("--as-server", "--port", "10025", "--spool-dir",
 	    "/tmp", "--interface", "127.0.0.1", "--no-daemon", "--pid-file",
