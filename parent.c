@@ -90,6 +90,9 @@ static void	 parent_on_stop_timer(evutil_socket_t, short, void *);
 static void	 parent_reap(struct parent *);
 static void	 parent_shutdown(struct parent *, int);
 static int	 parent_reload(struct parent *);
+static void	 parent_tls_send(struct parent *);
+static void	 parent_tls_file(struct msgchan *, const char *, const char **,
+		    size_t *);
 static void	 parent_ctl(struct parent *, struct chan *, struct msg *);
 static void	 parent_cleanup(struct parent *);
 static int	 all_dead(struct parent *);
@@ -1035,8 +1038,82 @@ parent_reload(struct parent *p)
 		proc_conf_send(&p->child[i].ch.m, &p->conf, p->generation);
 		chan_flush(&p->child[i].ch);
 	}
+	parent_tls_send(p);
 	log_info("configuration reloaded");
 	return (0);
+}
+
+/*
+ * After a reload: the TLS files of every instance, opened afresh, to
+ * the processes that use them (SPEC 11), which are chrooted and
+ * unprivileged by now; server files to smtp and pop, client files to
+ * mta.  The parent never reads them.
+ */
+static void
+parent_tls_send(struct parent *p)
+{
+	static const struct {
+		enum proc_id	 proc;
+		enum opt_id	 cert, ca;
+	} side[] = {
+		{ PROC_SMTP, OPT_SERVER_TLS_CERTIFICATE, OPT_SERVER_TLS_VERIFY },
+		{ PROC_POP, OPT_SERVER_TLS_CERTIFICATE, OPT_SERVER_TLS_VERIFY },
+		{ PROC_MTA, OPT_CLIENT_TLS_CERTIFICATE, OPT_CLIENT_TLS_VERIFY },
+	};
+	const struct instconf	*ic;
+	const struct optval	*ov;
+	const char		*sent[PROC_TLS_FILES], *ca;
+	struct msgchan		*ch;
+	size_t			 s, k, i, n;
+
+	for (s = 0; s < sizeof(side) / sizeof(side[0]); s++) {
+		if (p->child[side[s].proc].pid <= 0)
+			continue;
+		ch = &p->child[side[s].proc].ch.m;
+		n = 0;
+		for (k = 0; k < p->conf.ninst; k++) {
+			ic = &p->conf.inst[k];
+			ov = &ic->opt[side[s].cert];
+			for (i = 0; ov->set && i < ov->nlist; i++)
+				parent_tls_file(ch, ov->list[i], sent, &n);
+			if ((ca = conf_str(ic, side[s].ca)) == NULL ||
+			    *ca == '\0')
+				continue;
+			if (strcmp(ca, "<default>") == 0)
+				ca = tls_default_ca_cert_file();
+			parent_tls_file(ch, ca, sent, &n);
+		}
+		msg_begin(ch, MSG_PARENT_TLS_END_NOTIFY, 0, -1);
+		msg_end(ch);
+		chan_flush(&p->child[side[s].proc].ch);
+	}
+}
+
+/*
+ * One file (or CA directory) for a child, once per reload; sent[0..*n)
+ * are those sent already.  One that cannot be opened is left out, and
+ * the child keeps what it had for that instance.
+ */
+static void
+parent_tls_file(struct msgchan *ch, const char *path, const char **sent,
+    size_t *n)
+{
+	size_t	 i;
+	int	 fd;
+
+	for (i = 0; i < *n; i++)
+		if (strcmp(sent[i], path) == 0)
+			return;
+	if (*n == PROC_TLS_FILES || strlen(path) >= PATH_MAX)
+		return;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		log_warn("reload: %s", path);
+		return;
+	}
+	msg_begin(ch, MSG_PARENT_TLS_FILE_NOTIFY, 0, fd);
+	msg_put_str(ch, path);
+	msg_end(ch);
+	sent[(*n)++] = path;
 }
 
 static void

@@ -129,6 +129,8 @@ static const struct msg_sig msg_sigs[] = {
 	SIG(MSG_CTL_LOG,			"u32 u32", "u32 str"),
 	SIG(MSG_CTL_RELOAD,			"u32", "u32 str"),
 	SIG(MSG_CTL_STOP,			"u32", "u32 str"),
+	SIG(MSG_PARENT_TLS_FILE_NOTIFY,		"str fd", NULL),
+	SIG(MSG_PARENT_TLS_END_NOTIFY,		"", NULL),
 };
 #undef SIG
 

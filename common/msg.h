@@ -21,7 +21,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define MSG_VERSION	12
+#define MSG_VERSION	13
 #define MSG_HDRLEN	16
 #define MSG_MAX		16384		/* whole frame, header included */
 #define MSG_F_FD	0x0001
@@ -308,6 +308,17 @@ enum msg_type {
 	 * reply u32 status, str text.
 	 */
 	MSG_CTL_STOP,
+	/*
+	 * parent -> smtp, pop, mta after a reload (SPEC 11): the TLS files
+	 * of their instances, opened afresh by the parent since the child
+	 * is chrooted and unprivileged (only the process that uses a key is
+	 * sent it).  FILE: str path as configured (a CA directory comes as
+	 * a directory descriptor) + fd, O_RDONLY.  END (nothing): rebuild
+	 * every TLS context from those files, keep the old one where that
+	 * fails, and close them.  At most PROC_TLS_FILES files per reload.
+	 */
+	MSG_PARENT_TLS_FILE_NOTIFY,
+	MSG_PARENT_TLS_END_NOTIFY,
 	MSG_TYPE__COUNT
 };
 

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <poll.h>
 #include <pwd.h>
 #include <signal.h>
@@ -34,6 +35,9 @@ static void	 boot_frame(struct proc_boot *, struct msg *, int *);
 static void	 child_sink(int, const char *, void *);
 static void	 child_atfatal(void *);
 static void	 child_parent_dispatch(struct chan *, struct msg *, void *);
+static void	 child_conf_retire(struct proc_boot *);
+static void	 child_tls_file(struct proc_boot *, struct msg *);
+static void	 child_tls_clear(struct proc_boot *);
 static void	 child_parent_lost(struct chan *, void *);
 static int	 common_prefix(char *, size_t, const char *);
 
@@ -564,6 +568,54 @@ proc_child_init(enum proc_id self, struct proc_boot *boot,
 	proc_log_conf(&boot->conf);
 }
 
+/*
+ * A reload replaces boot->conf, but the process may hold pointers into
+ * the old one (instance names in log contexts, paths, --forward-to in
+ * a pass under way): it is kept, never freed, so those stay valid.
+ * Each SIGHUP costs the size of one configuration.
+ */
+static void
+child_conf_retire(struct proc_boot *boot)
+{
+	struct config	**p;
+
+	if ((p = reallocarray(boot->retired, boot->nretired + 1,
+	    sizeof(*p))) == NULL ||
+	    (p[boot->nretired] = malloc(sizeof(**p))) == NULL)
+		fatal("%s: reload", proc_name(boot->self));
+	boot->retired = p;
+	*p[boot->nretired++] = boot->conf;
+}
+
+/* One TLS file of a reload, kept until MSG_PARENT_TLS_END_NOTIFY. */
+static void
+child_tls_file(struct proc_boot *boot, struct msg *m)
+{
+	char	 path[PATH_MAX];
+	int	 fd;
+
+	fd = msg_take_fd(m);
+	if (msg_get_str(m, path, sizeof(path)) == -1 ||
+	    msg_get_end(m) == -1 || fd == -1 || boot->ntls == PROC_TLS_FILES)
+		fatalx("%s: bad %s", proc_name(boot->self),
+		    msg_type_name(m->type));
+	if ((boot->tls_path[boot->ntls] = strdup(path)) == NULL)
+		fatal("%s: tls reload", proc_name(boot->self));
+	boot->tls_fd[boot->ntls++] = fd;
+}
+
+static void
+child_tls_clear(struct proc_boot *boot)
+{
+	size_t	 i;
+
+	for (i = 0; i < boot->ntls; i++) {
+		free(boot->tls_path[i]);
+		close(boot->tls_fd[i]);
+	}
+	boot->ntls = 0;
+}
+
 static void
 child_parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 {
@@ -575,7 +627,7 @@ child_parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 	case MSG_PARENT_CONF_END_NOTIFY:
 		boot->rx.conf = &boot->next;
 		if (proc_conf_frame(&boot->rx, m)) {
-			config_free(&boot->conf);
+			child_conf_retire(boot);
 			boot->conf = boot->next;
 			boot->generation = boot->rx.generation;
 			memset(&boot->next, 0, sizeof(boot->next));
@@ -583,6 +635,19 @@ child_parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 			log_debug("%s: configuration %u", proc_name(boot->self),
 			    boot->generation);
 		}
+		msg_done(&ch->m, m);
+		return;
+	case MSG_PARENT_TLS_FILE_NOTIFY:
+		child_tls_file(boot, m);
+		msg_done(&ch->m, m);
+		return;
+	case MSG_PARENT_TLS_END_NOTIFY:
+		if (msg_get_end(m) == -1)
+			fatalx("%s: bad %s", proc_name(boot->self),
+			    msg_type_name(m->type));
+		if (boot->tls_reload != NULL)
+			boot->tls_reload(boot->arg);
+		child_tls_clear(boot);
 		msg_done(&ch->m, m);
 		return;
 	default:

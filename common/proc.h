@@ -30,6 +30,9 @@ enum proc_id {
 /* The directory smtp, mta and control chroot to (SPEC 1). */
 #define PROC_EMPTY_DIR	"/var/lib/emailrelay/empty"
 
+/* TLS files per reload: two certificate files and a CA per instance. */
+#define PROC_TLS_FILES	(3 * BOUNDS_INSTANCES)
+
 /* "parent", "smtp", ... */
 const char	*proc_name(enum proc_id);
 /* The id for a name, or -1. */
@@ -104,6 +107,17 @@ struct proc_boot {
 	void		*arg;
 	struct config	 next;		/* a reload being received */
 	struct conf_rx	 rx;
+	struct config	**retired;	/* replaced, still referenced */
+	size_t		 nretired;
+	/*
+	 * TLS files sent by the parent on reload (MSG_PARENT_TLS_*), and
+	 * the process's hook that rebuilds its TLS contexts from them (see
+	 * tlsconf_files_use()); the files are closed after it returned.
+	 */
+	char		*tls_path[PROC_TLS_FILES];
+	int		 tls_fd[PROC_TLS_FILES];
+	size_t		 ntls;
+	void		(*tls_reload)(void *);
 };
 
 /*

@@ -6,10 +6,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <tls.h>
 
@@ -33,7 +35,11 @@ static int	 has_mark(const uint8_t *, size_t, const char *);
 static int	 add_certs(struct pembuf *, const uint8_t *, size_t);
 static int	 check_keypair(const uint8_t *, size_t, const uint8_t *,
 		    size_t, char *, size_t);
-static int	 load_ca_dir(struct pembuf *, const char *, char *, size_t);
+static int	 open_path(const char *);
+static uint8_t	*load_fd(int, const char *, size_t *, char *, size_t);
+static int	 name_cmp(const void *, const void *);
+static int	 load_ca_dir(struct pembuf *, int, const char *, char *,
+		    size_t);
 static int	 version_rank(const char *, size_t);
 static ssize_t	 no_read(struct tls *, void *, size_t, void *);
 static ssize_t	 no_write(struct tls *, const void *, size_t, void *);
@@ -53,35 +59,107 @@ static const struct {
 
 static const char *const library_words[] = { "openssl", "mbedtls", NULL };
 
+/* The files of a reload, when tlsconf_files_use() set them. */
+static const char *const	*files_path;
+static const int		*files_fd;
+static size_t			 files_n;
+
+void
+tlsconf_files_use(const char *const *paths, const int *fds, size_t n)
+{
+	files_path = paths;
+	files_fd = fds;
+	files_n = paths != NULL ? n : 0;
+}
+
 /*
- * Read a whole file (libtls's loader, no password) into a buffer to be
- * freed with unload().  Returns NULL with a message in err.
+ * A new descriptor for path (O_RDONLY; a directory's for a directory):
+ * opened, or while tlsconf_files_use() is in force a duplicate of the
+ * one the parent sent.  Returns -1 with errno set.
  */
+static int
+open_path(const char *path)
+{
+	size_t	 i;
+
+	if (files_path == NULL)
+		return (open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY));
+	for (i = 0; i < files_n; i++)
+		if (strcmp(files_path[i], path) == 0)
+			return (fcntl(files_fd[i], F_DUPFD_CLOEXEC, 0));
+	errno = ENOENT;
+	return (-1);
+}
+
+/*
+ * Read the whole regular file on fd (from its start; fd is closed) into
+ * a buffer to be freed with unload().  Returns NULL with a message
+ * about name in err.
+ */
+static uint8_t *
+load_fd(int fd, const char *name, size_t *len, char *err, size_t errlen)
+{
+	struct stat	 st;
+	uint8_t		*p = NULL;
+	size_t		 n = 0, cap = 0;
+	ssize_t		 r;
+
+	if (fstat(fd, &st) == -1) {
+		(void)snprintf(err, errlen, "%s: %s", name, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		(void)snprintf(err, errlen, "%s: not a regular file", name);
+		goto fail;
+	}
+	if (st.st_size > TLSCONF_CA_MAX) {
+		(void)snprintf(err, errlen, "%s: file too large", name);
+		goto fail;
+	}
+	cap = (size_t)st.st_size + 1;
+	if ((p = malloc(cap)) == NULL) {
+		(void)snprintf(err, errlen, "%s: out of memory", name);
+		goto fail;
+	}
+	/* One more byte than expected: a file that grew is read again. */
+	while (n < cap) {
+		r = pread(fd, p + n, cap - n, (off_t)n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			(void)snprintf(err, errlen, "%s: %s", name,
+			    strerror(errno));
+			goto fail;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n == cap) {
+		(void)snprintf(err, errlen, "%s: changed while read", name);
+		goto fail;
+	}
+	close(fd);
+	*len = n;
+	return (p);
+fail:
+	if (p != NULL)
+		freezero(p, cap);
+	close(fd);
+	return (NULL);
+}
+
+/* Read the whole file at path; see load_fd(). */
 static uint8_t *
 load_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-	struct stat	 st;
-	uint8_t		*p;
+	int	 fd;
 
-	if (stat(path, &st) == -1) {
+	if ((fd = open_path(path)) == -1) {
 		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return (NULL);
 	}
-	if (!S_ISREG(st.st_mode)) {
-		(void)snprintf(err, errlen, "%s: not a regular file", path);
-		return (NULL);
-	}
-	if (st.st_size > TLSCONF_CA_MAX) {
-		(void)snprintf(err, errlen, "%s: file too large", path);
-		return (NULL);
-	}
-	errno = 0;
-	if ((p = tls_load_file(path, len, NULL)) == NULL) {
-		(void)snprintf(err, errlen, "%s: %s", path,
-		    errno != 0 ? strerror(errno) : "cannot load");
-		return (NULL);
-	}
-	return (p);
+	return (load_fd(fd, path, len, err, errlen));
 }
 
 /* Free a buffer that may have held key bytes. */
@@ -238,42 +316,59 @@ fail:
 	return (-1);
 }
 
-/* Append the certificates of every regular file in dir (see tlsconf.h). */
 static int
-load_ca_dir(struct pembuf *b, const char *dir, char *err, size_t errlen)
+name_cmp(const void *a, const void *b)
 {
-	struct dirent	**names = NULL;
+	return (strcmp(*(char *const *)a, *(char *const *)b));
+}
+
+/*
+ * Append the certificates of every regular file in the directory open
+ * on dfd (closed here), named dir in messages; see tlsconf.h.
+ */
+static int
+load_ca_dir(struct pembuf *b, int dfd, const char *dir, char *err,
+    size_t errlen)
+{
+	DIR		 *d;
+	struct dirent	 *de;
 	struct stat	  st;
 	struct {
 		dev_t	 dev;
 		ino_t	 ino;
 	}		 *seen = NULL;
-	char		  path[PATH_MAX];
+	char		**names = NULL;
 	uint8_t		 *p;
-	size_t		  len, j, nseen = 0;
-	int		  n, i, rv = -1;
+	size_t		  len, i, j, n = 0, nseen = 0;
+	int		  fd, rv = -1;
 
-	if ((n = scandir(dir, &names, NULL, alphasort)) == -1) {
+	if ((d = fdopendir(dfd)) == NULL) {
 		(void)snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		close(dfd);
 		return (-1);
 	}
-	if (n > DIR_FILES_MAX) {
-		(void)snprintf(err, errlen, "%s: too many files", dir);
-		goto done;
-	}
-	if (n > 0 && (seen = calloc((size_t)n, sizeof(*seen))) == NULL) {
+	if ((names = calloc(DIR_FILES_MAX, sizeof(*names))) == NULL ||
+	    (seen = calloc(DIR_FILES_MAX, sizeof(*seen))) == NULL) {
 		(void)snprintf(err, errlen, "out of memory");
 		goto done;
 	}
-	for (i = 0; i < n; i++) {
-		if (names[i]->d_name[0] == '.')
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
 			continue;
-		if (snprintf(path, sizeof(path), "%s/%s", dir,
-		    names[i]->d_name) >= (int)sizeof(path)) {
-			(void)snprintf(err, errlen, "%s: path too long", dir);
+		if (n == DIR_FILES_MAX) {
+			(void)snprintf(err, errlen, "%s: too many files", dir);
 			goto done;
 		}
-		if (stat(path, &st) == -1 || !S_ISREG(st.st_mode))
+		if ((names[n] = strdup(de->d_name)) == NULL) {
+			(void)snprintf(err, errlen, "out of memory");
+			goto done;
+		}
+		n++;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n; i++) {
+		if (fstatat(dirfd(d), names[i], &st, 0) == -1 ||
+		    !S_ISREG(st.st_mode))
 			continue;
 		/* The same file under several names (c_rehash links). */
 		for (j = 0; j < nseen; j++)
@@ -285,7 +380,13 @@ load_ca_dir(struct pembuf *b, const char *dir, char *err, size_t errlen)
 		seen[nseen].dev = st.st_dev;
 		seen[nseen].ino = st.st_ino;
 		nseen++;
-		if ((p = load_file(path, &len, err, errlen)) == NULL)
+		if ((fd = openat(dirfd(d), names[i], O_RDONLY | O_CLOEXEC |
+		    O_NOCTTY)) == -1) {
+			(void)snprintf(err, errlen, "%s/%s: %s", dir, names[i],
+			    strerror(errno));
+			goto done;
+		}
+		if ((p = load_fd(fd, names[i], &len, err, errlen)) == NULL)
 			goto done;
 		if (add_certs(b, p, len) == -1) {
 			unload(p, len);
@@ -302,6 +403,7 @@ done:
 		free(names[i]);
 	free(names);
 	free(seen);
+	closedir(d);
 	return (rv);
 }
 
@@ -314,20 +416,22 @@ tlsconf_load_ca(struct tlsconf_pem *pem, const char *spec, char *err,
 	uint8_t		*p;
 	size_t		 len;
 	const char	*path = spec;
-	int		 r;
+	int		 r, fd;
 
 	memset(&b, 0, sizeof(b));
 	if (strcmp(spec, "<default>") == 0)
 		path = tls_default_ca_cert_file();
-	if (stat(path, &st) == -1) {
+	if ((fd = open_path(path)) == -1 || fstat(fd, &st) == -1) {
 		(void)snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
 		return (-1);
 	}
 	if (S_ISDIR(st.st_mode)) {
-		if (load_ca_dir(&b, path, err, errlen) == -1)
+		if (load_ca_dir(&b, fd, path, err, errlen) == -1)
 			goto fail;
 	} else {
-		if ((p = load_file(path, &len, err, errlen)) == NULL)
+		if ((p = load_fd(fd, path, &len, err, errlen)) == NULL)
 			goto fail;
 		r = add_certs(&b, p, len);
 		unload(p, len);

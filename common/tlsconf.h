@@ -60,6 +60,18 @@ int	 tlsconf_load_ca(struct tlsconf_pem *pem, const char *spec, char *err,
 void	 tlsconf_free(struct tlsconf_pem *pem);
 
 /*
+ * On reload a chrooted process cannot open its TLS files: the parent
+ * sends them open (MSG_PARENT_TLS_FILE_NOTIFY).  While paths[0..n) and
+ * fds[0..n) are set here, every file and CA directory is taken from
+ * those descriptors by its configured path, never opened; NULL restores
+ * opening.  A CA directory's files are opened relative to its
+ * descriptor, so a symbolic link in it that leads outside the chroot
+ * cannot be followed on reload.
+ */
+void	 tlsconf_files_use(const char *const *paths, const int *fds,
+	    size_t n);
+
+/*
  * Check a --tls-config value for the option parser: a comma-separated
  * list of "tlsv1.0" ... "tlsv1.3" (lowest version allowed), "-tlsv1.0"
  * ... "-tlsv1.3" (highest version allowed), and "openssl" or "mbedtls"

@@ -9,6 +9,8 @@
 
 #include <event2/event.h>
 
+#include <tls.h>
+
 #include "log.h"
 #include "msg.h"
 #include "options.h"
@@ -19,7 +21,8 @@
 
 static void	 mta_dispatch(struct chan *, struct msg *, void *);
 static void	 mta_rcpt(struct mta_ctx *, struct msg *);
-static void	 mta_tls(struct mta_ctx *);
+static void	 mta_tls(struct mta_ctx *, int);
+static void	 mta_tls_reload(void *);
 static void	 mta_admin_status(struct mta_ctx *, struct msgchan *,
 		    struct msg *);
 
@@ -146,12 +149,14 @@ mta_dispatch(struct chan *ch, struct msg *m, void *arg)
  * (STYLE.md section 1).
  */
 static void
-mta_tls(struct mta_ctx *ctx)
+mta_tls(struct mta_ctx *ctx, int reload)
 {
 	const struct config	*c = &ctx->boot->conf;
 	const struct instconf	*ic;
+	struct tls_config	*t;
 	char			 err[512];
 	size_t			 k;
+	int			 chain;
 
 	for (k = 0; k < c->ninst && k < BOUNDS_INSTANCES; k++) {
 		ic = &c->inst[k];
@@ -159,10 +164,33 @@ mta_tls(struct mta_ctx *ctx)
 		    !conf_bool(ic, OPT_CLIENT_TLS_CONNECTION) &&
 		    !conf_bool(ic, OPT_CLIENT_TLS_REQUIRED))
 			continue;
-		if ((ctx->tls[k] = tlsconf_client_inst(ic, &ctx->tls_chain[k],
-		    err, sizeof(err))) == NULL)
-			fatalx("smtp client: tls: %s", err);
+		if ((t = tlsconf_client_inst(ic, &chain, err, sizeof(err))) ==
+		    NULL) {
+			if (!reload)
+				fatalx("smtp client: tls: %s", err);
+			ulog_warnx(ic->name, "smtp client: tls: reload failed, "
+			    "keeping the files read before: %s", err);
+			continue;
+		}
+		/* Sessions hold their own reference (tls_configure()). */
+		if (ctx->tls[k] != NULL)
+			tls_config_free(ctx->tls[k]);
+		ctx->tls[k] = t;
+		ctx->tls_chain[k] = chain;
 	}
+}
+
+/* MSG_PARENT_TLS_END_NOTIFY: new configurations from the files sent. */
+static void
+mta_tls_reload(void *arg)
+{
+	struct mta_ctx		*ctx = arg;
+	struct proc_boot	*boot = ctx->boot;
+
+	tlsconf_files_use((const char *const *)boot->tls_path, boot->tls_fd,
+	    boot->ntls);
+	mta_tls(ctx, 1);
+	tlsconf_files_use(NULL, NULL, 0);
 }
 
 void
@@ -181,7 +209,8 @@ mta_main(struct proc_boot *boot, struct msgchan *parent)
 	if (geteuid() == 0 && proc_chroot_dir(PROC_MTA, &boot->conf,
 	    ctx.root, sizeof(ctx.root)) == NULL)
 		ctx.root[0] = '\0';
-	mta_tls(&ctx);
+	mta_tls(&ctx, 0);
+	boot->tls_reload = mta_tls_reload;
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    mta_dispatch, &ctx);
 	proc_run(ctx.base, PROC_MTA);

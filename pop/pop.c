@@ -41,7 +41,8 @@ static void	 pop_pause(struct pop_ctx *, int);
 static void	 pop_resume(struct pop_ctx *);
 static void	 pop_listen(struct pop_ctx *);
 static void	 pop_hostname(struct pop_ctx *);
-static void	 pop_tls_load(struct pop_ctx *);
+static void	 pop_tls_load(struct pop_ctx *, int);
+static void	 pop_tls_reload(void *);
 static void	 pop_chroot_root(struct pop_ctx *, char *, size_t);
 static void	 pop_open_spools(struct pop_ctx *, const char *);
 
@@ -216,12 +217,15 @@ pop_hostname(struct pop_ctx *ctx)
 /*
  * While still root: the server TLS context of every POP instance with
  * --server-tls or --server-tls-connection (keys are unreadable later).
+ * On reload (from the files the parent sent) a failure keeps the old
+ * context.
  */
 static void
-pop_tls_load(struct pop_ctx *ctx)
+pop_tls_load(struct pop_ctx *ctx, int reload)
 {
 	const struct config	*conf = &ctx->boot->conf;
 	const struct instconf	*ic;
+	struct tls		*t;
 	char			 err[512];
 	size_t			 i;
 
@@ -231,10 +235,30 @@ pop_tls_load(struct pop_ctx *ctx)
 		    (!conf_bool(ic, OPT_SERVER_TLS) &&
 		    !conf_bool(ic, OPT_SERVER_TLS_CONNECTION)))
 			continue;
-		if ((ctx->inst[i].tls = tlsconf_server_inst(ic, err,
-		    sizeof(err))) == NULL)
-			fatalx("pop: %s", err);
+		if ((t = tlsconf_server_inst(ic, err, sizeof(err))) == NULL) {
+			if (!reload)
+				fatalx("pop: %s", err);
+			ulog_warnx(ic->name, "pop server: tls: reload failed, "
+			    "keeping the files read before: %s", err);
+			continue;
+		}
+		if (ctx->inst[i].tls != NULL)
+			tls_free(ctx->inst[i].tls);
+		ctx->inst[i].tls = t;
 	}
+}
+
+/* MSG_PARENT_TLS_END_NOTIFY: new contexts from the files sent. */
+static void
+pop_tls_reload(void *arg)
+{
+	struct pop_ctx		*ctx = arg;
+	struct proc_boot	*boot = ctx->boot;
+
+	tlsconf_files_use((const char *const *)boot->tls_path, boot->tls_fd,
+	    boot->ntls);
+	pop_tls_load(ctx, 1);
+	tlsconf_files_use(NULL, NULL, 0);
 }
 
 /*
@@ -305,7 +329,8 @@ pop_main(struct proc_boot *boot, struct msgchan *parent)
 			    POP_SESSION_FDS;
 	}
 	pop_hostname(&ctx);
-	pop_tls_load(&ctx);
+	pop_tls_load(&ctx, 0);
+	boot->tls_reload = pop_tls_reload;
 	pop_chroot_root(&ctx, root, sizeof(root));
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    pop_dispatch, &ctx);

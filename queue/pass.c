@@ -115,6 +115,7 @@ static void	 pass_end(struct qpass *);
 static int	 pass_skipped(const struct qpass *, const char *);
 static void	 pass_skip(struct qpass *, const char *);
 static struct qfwd *pass_claim(struct qpass *, const char *, int);
+static const char *pass_forward_to(struct qpass *);
 static int	 pass_go(struct qfwd *);
 static int	 pass_deliver(struct qfwd *);
 static void	 pass_on_chain(struct queue_ctx *, void *,
@@ -167,13 +168,28 @@ pass_init(struct queue_ctx *ctx)
 	}
 }
 
+/*
+ * --forward-to as the configuration says now, read again at every
+ * trigger since a reload may change it (the old value stays valid, see
+ * proc.c, for the messages of a pass under way).  NULL: none now.
+ */
+static const char *
+pass_forward_to(struct qpass *ps)
+{
+	const struct instconf	*ic = &ps->ctx->boot->conf.inst[ps->inst];
+
+	if (!conf_bool(ic, OPT_FORWARD_TO))
+		return (NULL);
+	return (ps->forward_to = conf_str(ic, OPT_FORWARD_TO));
+}
+
 void
 pass_trigger(struct queue_ctx *ctx, uint32_t inst, const char *trigger)
 {
 	struct qpass	*ps;
 
 	if (inst >= ctx->nspool || (ps = ctx->pass[inst]) == NULL ||
-	    ps->forward_to == NULL)
+	    pass_forward_to(ps) == NULL)
 		return;
 	if (ctx->fwd_paused) {
 		ulog_info(ps->unit, "forwarding: [%s]: paused by "
@@ -347,7 +363,7 @@ pass_immediate(struct queue_ctx *ctx, uint32_t inst, const char *base,
 	char		 reply[ENVELOPE_REASON_MAX + 8];
 
 	if (inst >= ctx->nspool || (ps = ctx->pass[inst]) == NULL ||
-	    ps->forward_to == NULL ||
+	    pass_forward_to(ps) == NULL ||
 	    (f = pass_claim(ps, base, 0)) == NULL)
 		return (-1);
 	f->sid = sid;

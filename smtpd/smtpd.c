@@ -14,6 +14,8 @@
 
 #include <event2/event.h>
 
+#include <tls.h>
+
 #include "log.h"
 #include "msg.h"
 #include "netaddr.h"
@@ -35,7 +37,8 @@ static void	 smtpd_pause(struct smtpd_ctx *, int);
 static void	 smtpd_resume(struct smtpd_ctx *);
 static void	 smtpd_listen(struct smtpd_ctx *);
 static void	 smtpd_hostname(struct smtpd_ctx *);
-static void	 smtpd_tls(struct smtpd_ctx *);
+static void	 smtpd_tls(struct smtpd_ctx *, int);
+static void	 smtpd_tls_reload(void *);
 
 static void
 smtpd_dispatch(struct chan *ch, struct msg *m, void *arg)
@@ -241,13 +244,15 @@ smtpd_hostname(struct smtpd_ctx *ctx)
 /*
  * The TLS server context of every instance that serves TLS, made while
  * still root: the key is read here and nowhere else (STYLE.md section
- * 1).  The parent checked the same material at start-up.
+ * 1).  The parent checked the same material at start-up.  On reload
+ * (from the files the parent sent) a failure keeps the old context.
  */
 static void
-smtpd_tls(struct smtpd_ctx *ctx)
+smtpd_tls(struct smtpd_ctx *ctx, int reload)
 {
 	const struct config	*c = &ctx->boot->conf;
 	const struct instconf	*ic;
+	struct tls		*t;
 	char			 err[512];
 	size_t			 k;
 
@@ -257,10 +262,30 @@ smtpd_tls(struct smtpd_ctx *ctx)
 		    !conf_bool(ic, OPT_SERVER_TLS_CONNECTION)) ||
 		    conf_bool(ic, OPT_DONT_SERVE) || conf_bool(ic, OPT_NO_SMTP))
 			continue;
-		if ((ctx->tls[k] = tlsconf_server_inst(ic, err,
-		    sizeof(err))) == NULL)
-			fatalx("smtp server: tls: %s", err);
+		if ((t = tlsconf_server_inst(ic, err, sizeof(err))) == NULL) {
+			if (!reload)
+				fatalx("smtp server: tls: %s", err);
+			ulog_warnx(ic->name, "smtp server: tls: reload failed, "
+			    "keeping the files read before: %s", err);
+			continue;
+		}
+		if (ctx->tls[k] != NULL)
+			tls_free(ctx->tls[k]);
+		ctx->tls[k] = t;
 	}
+}
+
+/* MSG_PARENT_TLS_END_NOTIFY: new contexts from the files sent. */
+static void
+smtpd_tls_reload(void *arg)
+{
+	struct smtpd_ctx	*ctx = arg;
+	struct proc_boot	*boot = ctx->boot;
+
+	tlsconf_files_use((const char *const *)boot->tls_path, boot->tls_fd,
+	    boot->ntls);
+	smtpd_tls(ctx, 1);
+	tlsconf_files_use(NULL, NULL, 0);
 }
 
 void
@@ -281,7 +306,8 @@ smtpd_main(struct proc_boot *boot, struct msgchan *parent)
 			ctx.maxsessions = (rl.rlim_cur - SMTPD_FD_RESERVE) / 2;
 	}
 	smtpd_hostname(&ctx);
-	smtpd_tls(&ctx);
+	smtpd_tls(&ctx, 0);
+	boot->tls_reload = smtpd_tls_reload;
 	ctx.base = proc_start(boot, parent, &ctx.parent, ctx.peer,
 	    smtpd_dispatch, &ctx);
 	smtpd_listen(&ctx);

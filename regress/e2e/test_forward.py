@@ -9,6 +9,7 @@ refused connection."""
 import os
 import re
 import smtplib
+import signal
 import socket
 import threading
 
@@ -542,3 +543,39 @@ def test_forward_to_unix_socket(relay_factory, workdir):
     ((frm, rcpts, data),) = fake.messages
     assert rcpts == ["b@example.com", "c@other.example"]
     assert data == content_a.replace(b"\r\n.", b"\r\n..")
+
+
+def test_forward_to_after_sighup(relay_factory, workdir):
+    """A reload that changes forward-to in the configuration file: the
+    next pass goes to the new address (the old value was freed under the
+    queue's feet once)."""
+    b, bport, bspool = start_b(relay_factory)
+    c = relay_factory(sub="c")
+    cspool = c.spool()
+    cport = free_port()
+    c.start("--port", cport, "--interface", "127.0.0.1", "--spool-dir",
+            cspool, ready_ports=[cport])
+    a = relay_factory(sub="a")
+    spool = a.spool()
+    port = free_port()
+    conf = os.path.join(workdir, "a.conf")
+
+    def write_conf(to):
+        with open(conf, "w") as f:
+            f.write("spool-dir %s\nport %d\ninterface 127.0.0.1\n"
+                    "forward-on-disconnect\nforward-to 127.0.0.1:%d\n"
+                    % (spool, port, to))
+    write_conf(bport)
+    a.start(conf, ready_ports=[port])
+    os.kill(a.main_pid(), signal.SIGHUP)
+    a.wait_log(r"configuration reloaded")
+    submit(port)
+    wait_forwarded(spool, bspool)
+    write_conf(cport)
+    os.kill(a.main_pid(), signal.SIGHUP)
+    wait_for(lambda: a.log().count("configuration reloaded") == 2, 10,
+             "the second reload")
+    submit(port)
+    wait_forwarded(spool, cspool)
+    assert len(ready(bspool)) == 1
+    a.stop()
