@@ -362,8 +362,9 @@ pass_immediate(struct queue_ctx *ctx, uint32_t inst, const char *base,
 	struct qfwd	*f;
 	char		 reply[ENVELOPE_REASON_MAX + 8];
 
-	if (inst >= ctx->nspool || (ps = ctx->pass[inst]) == NULL ||
-	    pass_forward_to(ps) == NULL ||
+	/* Paused by emailrelayctl: stored only, the resume pass sends it. */
+	if (ctx->fwd_paused || inst >= ctx->nspool ||
+	    (ps = ctx->pass[inst]) == NULL || pass_forward_to(ps) == NULL ||
 	    (f = pass_claim(ps, base, 0)) == NULL)
 		return (-1);
 	f->sid = sid;

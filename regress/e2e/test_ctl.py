@@ -168,6 +168,26 @@ def test_pause_resume_forward_and_forward(relay_factory):
     sink.stop()
 
 
+def test_pause_forward_holds_immediate(relay_factory):
+    """--immediate forwards during the submission; paused, the message is
+    only stored, and the resume pass sends it."""
+    sink = relay_factory(sub="sink")
+    sport, sspool = start(sink)
+    relay = relay_factory(sub="main")
+    port, spool = start(relay, "--forward-to", "127.0.0.1:%d" % sport,
+                        "--immediate")
+    send(port)
+    assert ready(spool) == [] and len(ready(sspool)) == 1
+    ok(relay, "pause", "forward")
+    send(port)
+    assert len(ready(spool)) == 1 and len(ready(sspool)) == 1
+    ok(relay, "resume", "forward")
+    wait_for(lambda: ready(spool) == [] and len(ready(sspool)) == 2, 20,
+             "the held message at the next hop")
+    relay.stop()
+    sink.stop()
+
+
 def test_retry_and_remove(relay):
     port, spool = start(relay)
     r = ctl(relay, "forward")
