@@ -63,6 +63,7 @@ struct parent {
 	int		 status;
 	struct event	*ev_sig[4];
 	struct event	*ev_stop;
+	int		 ctl_verbose;	/* emailrelayctl log: -1, 0, 1 */
 };
 
 static int	 parse_config(struct config *, int, char **, int);
@@ -90,6 +91,7 @@ static void	 parent_on_stop_timer(evutil_socket_t, short, void *);
 static void	 parent_reap(struct parent *);
 static void	 parent_shutdown(struct parent *, int);
 static int	 parent_reload(struct parent *);
+static void	 parent_verbose(struct config *, int);
 static void	 parent_tls_send(struct parent *);
 static void	 parent_tls_file(struct msgchan *, const char *, const char **,
 		    size_t *);
@@ -832,6 +834,20 @@ parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 	msg_done(&ch->m, m);
 }
 
+/* --verbose on (1) or off (0) as emailrelayctl said; -1: as configured. */
+static void
+parent_verbose(struct config *c, int verbose)
+{
+	char	 err[256];
+
+	if (verbose == 1) {
+		if (config_set(c, 0, c->inst[0].name, OPT_VERBOSE, NULL, err,
+		    sizeof(err)) != CONF_OK)
+			fatalx("parent: log verbose: %s", err);
+	} else if (verbose == 0)
+		c->inst[0].opt[OPT_VERBOSE].set = 0;
+}
+
 /*
  * emailrelayctl's log, reload and stop, relayed by control: answered
  * here, then done (stop: the answer is written before the children are
@@ -842,7 +858,6 @@ parent_ctl(struct parent *p, struct chan *ch, struct msg *m)
 {
 	struct msgchan	*c = &ch->m;
 	const char	*text = "";
-	char		 err[256];
 	uint32_t	 version, verbose = 0, status = MSG_OK;
 	int		 i;
 
@@ -856,12 +871,8 @@ parent_ctl(struct parent *p, struct chan *ch, struct msg *m)
 		status = MSG_TEMPFAIL;
 		text = "stopping";
 	} else if (m->type == MSG_CTL_LOG) {
-		if (verbose) {
-			if (config_set(&p->conf, 0, p->conf.inst[0].name,
-			    OPT_VERBOSE, NULL, err, sizeof(err)) != CONF_OK)
-				fatalx("parent: log verbose: %s", err);
-		} else
-			p->conf.inst[0].opt[OPT_VERBOSE].set = 0;
+		p->ctl_verbose = (int)verbose;
+		parent_verbose(&p->conf, p->ctl_verbose);
 		log_info("emailrelayctl: log %s", verbose ? "verbose" :
 		    "brief");
 		p->generation++;
@@ -1030,6 +1041,8 @@ parent_reload(struct parent *p)
 		(void)config_set(&next, i, next.inst[i].name, OPT_SPOOL_DIR,
 		    old, err, sizeof(err));
 	}
+	/* emailrelayctl's "log verbose|brief" outlasts a reload. */
+	parent_verbose(&next, p->ctl_verbose);
 	config_free(&p->conf);
 	p->conf = next;
 	p->generation++;
@@ -1168,6 +1181,7 @@ parent_main(int argc, char *argv[])
 
 	p->argc = argc;
 	p->argv = argv;
+	p->ctl_verbose = -1;
 	umask(077);
 	config_init(&p->conf, argv[0]);
 	if ((r = parse_config(&p->conf, argc, argv, 1)) != 0)

@@ -244,12 +244,22 @@ def test_log_reload_stop(relay):
     send(port)
     wait_for(lambda: 'rx<<: "mail FROM:<a@example.com>' in relay.log(), 10,
              "the verbose trace")
+    # "log verbose" outlasts a reload.
+    ok(relay, "reload")
+    relay.wait_log("configuration reloaded")
+    n = relay.log().count("rx<<:")
+    send(port)
+    wait_for(lambda: relay.log().count("rx<<:") > n, 10,
+             "the verbose trace after the reload")
     ok(relay, "log", "brief")
     n = relay.log().count("rx<<:")
     send(port)
     assert relay.log().count("rx<<:") == n
     ok(relay, "reload")
-    relay.wait_log("configuration reloaded")
+    wait_for(lambda: relay.log().count("configuration reloaded") == 2, 10,
+             "the second reload")
+    send(port)
+    assert relay.log().count("rx<<:") == n
     assert ok(relay, "stop").strip() == "ok"
     assert relay.proc.wait(15) == 0
     assert "emailrelayctl: stop" in relay.log()
@@ -258,7 +268,7 @@ def test_log_reload_stop(relay):
     assert not os.path.exists(relay.control_socket())
     q = json.loads(ok(relay, "-j", "show", "queue", spool=spool))
     assert sorted(e["id"] for e in q) == ready(spool)
-    assert len(q) == 3 and q[0]["from"] == "a@example.com"
+    assert len(q) == 5 and q[0]["from"] == "a@example.com"
     text = ok(relay, "show", "queue", spool=spool)
     assert all(i in text for i in ready(spool))
     m = json.loads(ok(relay, "-j", "show", "message", q[0]["id"],
