@@ -85,7 +85,11 @@ struct qpass {
 	size_t			 n, i;
 	size_t			 claimed;
 	size_t			 inflight;	/* qfwds of the pass */
-	char			 skip[PASS_SKIPMAX][PASS_ADDRMAX];
+	struct {
+		char	 addr[PASS_ADDRMAX];
+		char	 selector[ENVELOPE_FIELD_MAX];
+		int	 any;		/* every selector (connect failed) */
+	}			 skip[PASS_SKIPMAX];
 	size_t			 nskip;
 };
 
@@ -112,8 +116,9 @@ struct qfwd {
 static void	 pass_start(struct qpass *, const char *);
 static void	 pass_next(struct qpass *);
 static void	 pass_end(struct qpass *);
-static int	 pass_skipped(const struct qpass *, const char *);
-static void	 pass_skip(struct qpass *, const char *);
+static int	 pass_skipped(const struct qpass *, const char *,
+		    const char *);
+static void	 pass_skip(struct qpass *, const char *, const char *);
 static struct qfwd *pass_claim(struct qpass *, const char *, int);
 static const char *pass_forward_to(struct qpass *);
 static int	 pass_go(struct qfwd *);
@@ -340,7 +345,7 @@ pass_next(struct qpass *ps)
 			pass_settle(f);
 			continue;
 		}
-		if (pass_skipped(ps, f->addr)) {
+		if (pass_skipped(ps, f->addr, f->env.selector)) {
 			(void)spool_release(ps->dirfd, f->base);
 			pass_settle(f);
 			continue;
@@ -544,23 +549,34 @@ pass_end(struct qpass *ps)
 	}
 }
 
+/*
+ * Whether the pass gave up on addr, for every selector (no connection)
+ * or for this ClientAccountSelector (the session failed, e.g. AUTH).
+ */
 static int
-pass_skipped(const struct qpass *ps, const char *addr)
+pass_skipped(const struct qpass *ps, const char *addr, const char *selector)
 {
 	size_t	 i;
 
 	for (i = 0; i < ps->nskip; i++)
-		if (strcmp(ps->skip[i], addr) == 0)
+		if (strcmp(ps->skip[i].addr, addr) == 0 && (ps->skip[i].any ||
+		    strcmp(ps->skip[i].selector, selector) == 0))
 			return (1);
 	return (0);
 }
 
+/* Give up on addr for the pass: for selector, or NULL for all. */
 static void
-pass_skip(struct qpass *ps, const char *addr)
+pass_skip(struct qpass *ps, const char *addr, const char *selector)
 {
-	if (ps->nskip < PASS_SKIPMAX && !pass_skipped(ps, addr))
-		(void)strlcpy(ps->skip[ps->nskip++], addr,
-		    sizeof(ps->skip[0]));
+	if (ps->nskip == PASS_SKIPMAX ||
+	    pass_skipped(ps, addr, selector != NULL ? selector : ""))
+		return;
+	(void)strlcpy(ps->skip[ps->nskip].addr, addr,
+	    sizeof(ps->skip[0].addr));
+	(void)strlcpy(ps->skip[ps->nskip].selector, selector != NULL ?
+	    selector : "", sizeof(ps->skip[0].selector));
+	ps->skip[ps->nskip++].any = selector == NULL;
 }
 
 /*
@@ -723,7 +739,8 @@ pass_apply(struct qfwd *f, uint32_t outcome, uint32_t code,
 		log_warnx("forwarding [%s]: failed: %s", f->base, why);
 		r = spool_fail(ps->dirfd, f->base, reason, 0);
 		if (f->inpass) {
-			pass_skip(ps, f->addr);
+			/* The session, so the account: this selector only. */
+			pass_skip(ps, f->addr, f->env.selector);
 			ps->status = 1;
 		}
 		break;
@@ -733,7 +750,7 @@ pass_apply(struct qfwd *f, uint32_t outcome, uint32_t code,
 			break;
 		}
 		r = spool_release(ps->dirfd, f->base);
-		pass_skip(ps, f->addr);
+		pass_skip(ps, f->addr, NULL);
 		ps->status = 1;
 		break;
 	default:

@@ -458,3 +458,38 @@ def test_forward_with_client_auth_to_second_relay(relay_factory, workdir):
         content = read(os.path.join(sspool, base + ".content"))
         assert b"with ESMTPSA tls TLS_" in content.split(b"\r\n")[0]
     assert got == {"one@example.com": "alice", "two@example.com": "bob"}
+
+
+def test_failed_account_skips_only_its_selector(relay_factory, workdir):
+    """A session that fails at AUTH fails its message and skips that
+    account for the rest of the pass, not the address: a message for
+    another ClientAccountSelector still goes in the same pass."""
+    from test_client_tls import secrets_file, write_entry
+    server = relay_factory()
+    p = pki(workdir)
+    port = free_port()
+    sspool = server.spool("next-hop")
+    server.start("--port", port, "--interface", "127.0.0.1", "--spool-dir",
+                 sspool, "--server-tls", "--server-tls-certificate",
+                 p["server-keycert"], "--server-auth", secrets(workdir),
+                 ready_ports=[port])
+    client_secrets = secrets_file(workdir, (
+        "client plain alice alice+20secret\n"
+        "client plain bob wrong-password for-bob\n"))
+    a = relay_factory()
+    spool = a.spool()
+    first = write_entry(spool, 1, "for-bob", to="one@example.com")
+    write_entry(spool, 2, "for-bob", to="two@example.com")
+    write_entry(spool, 3, "", to="three@example.com")
+    a.start("--as-client", "127.0.0.1:%d" % port, "--spool-dir", spool,
+            "--client-tls", "--client-auth", client_secrets, wait=False)
+    assert a.proc.wait(60) == 1, a.log()
+    a.stop(expect=None)
+    # bob's first message failed, his second was left for the next pass,
+    # alice's went.
+    assert os.path.exists(os.path.join(spool, first + ".envelope.bad"))
+    assert len(ready(spool)) == 1
+    (base,) = ready(sspool)
+    env = read(os.path.join(sspool, base + ".envelope"))
+    assert b"X-MailRelay-To-Remote: three@example.com\r\n" in env
+    assert b"X-MailRelay-Authentication: alice\r\n" in env
