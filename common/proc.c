@@ -25,6 +25,7 @@
 #include "log.h"
 #include "msg.h"
 #include "options.h"
+#include "tlsconf.h"
 #include "proc.h"
 
 #define BOOT_TIMEOUT_MS	30000
@@ -645,8 +646,11 @@ child_parent_dispatch(struct chan *ch, struct msg *m, void *arg)
 		if (msg_get_end(m) == -1)
 			fatalx("%s: bad %s", proc_name(boot->self),
 			    msg_type_name(m->type));
+		tlsconf_files_use((const char *const *)boot->tls_path,
+		    boot->tls_fd, boot->ntls);
 		if (boot->tls_reload != NULL)
 			boot->tls_reload(boot->arg);
+		tlsconf_files_use(NULL, NULL, 0);
 		child_tls_clear(boot);
 		msg_done(&ch->m, m);
 		return;

@@ -180,17 +180,14 @@ mta_tls(struct mta_ctx *ctx, int reload)
 	}
 }
 
-/* MSG_PARENT_TLS_END_NOTIFY: new configurations from the files sent. */
+/*
+ * MSG_PARENT_TLS_END_NOTIFY: new contexts from the files the parent sent
+ * (common/proc.c makes tlsconf read those).
+ */
 static void
 mta_tls_reload(void *arg)
 {
-	struct mta_ctx		*ctx = arg;
-	struct proc_boot	*boot = ctx->boot;
-
-	tlsconf_files_use((const char *const *)boot->tls_path, boot->tls_fd,
-	    boot->ntls);
-	mta_tls(ctx, 1);
-	tlsconf_files_use(NULL, NULL, 0);
+	mta_tls(arg, 1);
 }
 
 void

@@ -248,17 +248,14 @@ pop_tls_load(struct pop_ctx *ctx, int reload)
 	}
 }
 
-/* MSG_PARENT_TLS_END_NOTIFY: new contexts from the files sent. */
+/*
+ * MSG_PARENT_TLS_END_NOTIFY: new contexts from the files the parent sent
+ * (common/proc.c makes tlsconf read those).
+ */
 static void
 pop_tls_reload(void *arg)
 {
-	struct pop_ctx		*ctx = arg;
-	struct proc_boot	*boot = ctx->boot;
-
-	tlsconf_files_use((const char *const *)boot->tls_path, boot->tls_fd,
-	    boot->ntls);
-	pop_tls_load(ctx, 1);
-	tlsconf_files_use(NULL, NULL, 0);
+	pop_tls_load(arg, 1);
 }
 
 /*

@@ -275,17 +275,14 @@ smtpd_tls(struct smtpd_ctx *ctx, int reload)
 	}
 }
 
-/* MSG_PARENT_TLS_END_NOTIFY: new contexts from the files sent. */
+/*
+ * MSG_PARENT_TLS_END_NOTIFY: new contexts from the files the parent sent
+ * (common/proc.c makes tlsconf read those).
+ */
 static void
 smtpd_tls_reload(void *arg)
 {
-	struct smtpd_ctx	*ctx = arg;
-	struct proc_boot	*boot = ctx->boot;
-
-	tlsconf_files_use((const char *const *)boot->tls_path, boot->tls_fd,
-	    boot->ntls);
-	smtpd_tls(ctx, 1);
-	tlsconf_files_use(NULL, NULL, 0);
+	smtpd_tls(arg, 1);
 }
 
 void
