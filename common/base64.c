@@ -11,6 +11,8 @@
 
 static int	 base64_value(unsigned char);
 static int	 base64_space(unsigned char);
+static int	 base64_quantum(uint32_t, size_t, unsigned char *, size_t,
+		    size_t *, int);
 static ssize_t	 base64_run(const char *, size_t, unsigned char *, size_t,
 		    int);
 
@@ -70,6 +72,31 @@ base64_encode(const void *p, size_t len, char *out, size_t outsz)
 }
 
 /*
+ * The 24 bits v of a quantum ending in pad '=' (0 to 2) into out at *n
+ * (out == NULL: count only); *n moves on.  Returns -1 when it does not
+ * fit, or with BASE64_F_CANONICAL when the unused bits are not 0.
+ */
+static int
+base64_quantum(uint32_t v, size_t pad, unsigned char *out, size_t outsz,
+    size_t *n, int flags)
+{
+	if ((flags & BASE64_F_CANONICAL) && pad > 0 &&
+	    (pad == 2 ? (v >> 12) & 0x0f : (v >> 6) & 0x03))
+		return (-1);
+	if (out != NULL) {
+		if (outsz - *n < 3 - pad)
+			return (-1);
+		out[*n] = (unsigned char)(v >> 16);
+		if (pad < 2)
+			out[*n + 1] = (unsigned char)(v >> 8);
+		if (pad == 0)
+			out[*n + 2] = (unsigned char)v;
+	}
+	*n += 3 - pad;
+	return (0);
+}
+
+/*
  * The decoder; out == NULL only validates.  Characters are collected into
  * quanta of four (skipping white space with BASE64_F_SPACE); once a '='
  * is seen only '=' (to complete the quantum) and, with the flag, white
@@ -101,29 +128,8 @@ base64_run(const char *p, size_t len, unsigned char *out, size_t outsz,
 		v = (v << 6) | (uint32_t)k;
 		if (++q < 4)
 			continue;
-		/* A whole quantum. */
-		if (pad == 0) {
-			if (out != NULL) {
-				if (outsz - n < 3)
-					return (-1);
-				out[n] = (unsigned char)(v >> 16);
-				out[n + 1] = (unsigned char)(v >> 8);
-				out[n + 2] = (unsigned char)v;
-			}
-			n += 3;
-		} else {
-			if ((flags & BASE64_F_CANONICAL) &&
-			    (pad == 2 ? (v >> 12) & 0x0f : (v >> 6) & 0x03))
-				return (-1);
-			if (out != NULL) {
-				if (outsz - n < 3 - pad)
-					return (-1);
-				out[n] = (unsigned char)(v >> 16);
-				if (pad == 1)
-					out[n + 1] = (unsigned char)(v >> 8);
-			}
-			n += 3 - pad;
-		}
+		if (base64_quantum(v, pad, out, outsz, &n, flags) == -1)
+			return (-1);
 		q = 0;
 		v = 0;
 		if (pad > 0) {
@@ -138,18 +144,9 @@ base64_run(const char *p, size_t len, unsigned char *out, size_t outsz,
 	if (q != 0 && (flags & BASE64_F_NOPAD) && pad == 0 && q >= 2) {
 		/* "xx" or "xxx" at the end: as if padded. */
 		pad = 4 - q;
-		v <<= 6 * pad;
-		if ((flags & BASE64_F_CANONICAL) &&
-		    (pad == 2 ? (v >> 12) & 0x0f : (v >> 6) & 0x03))
+		if (base64_quantum(v << (6 * pad), pad, out, outsz, &n,
+		    flags) == -1)
 			return (-1);
-		if (out != NULL) {
-			if (outsz - n < 3 - pad)
-				return (-1);
-			out[n] = (unsigned char)(v >> 16);
-			if (pad == 1)
-				out[n + 1] = (unsigned char)(v >> 8);
-		}
-		n += 3 - pad;
 		q = 0;
 	}
 	if (q != 0)

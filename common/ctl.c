@@ -22,7 +22,6 @@ static void	 ctl_clean(char *, size_t, const char *);
 static int	 ctl_field(const char *, size_t, char *, size_t);
 static int	 ctl_num(const char *, size_t, long long, long long,
 		    long long *);
-static int	 ctl_numcmp(const char *, size_t, const char *, size_t);
 
 const char *
 ctl_state_name(enum spool_state state)
@@ -232,50 +231,6 @@ ctl_stat_next(const char **pp, const char *end, char *name, size_t namesz,
 	*v = (unsigned long long)n;
 	*pp = nl + 1;
 	return (1);
-}
-
-/* Compare two decimal digit strings by value. */
-static int
-ctl_numcmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	int	 c;
-
-	while (alen > 1 && *a == '0') {
-		a++;
-		alen--;
-	}
-	while (blen > 1 && *b == '0') {
-		b++;
-		blen--;
-	}
-	if (alen != blen)
-		return (alen < blen ? -1 : 1);
-	c = memcmp(a, b, alen);
-	return (c < 0 ? -1 : c > 0);
-}
-
-int
-ctl_base_cmp(const char *a, const char *b)
-{
-	const char	*fa[3], *fb[3];
-	size_t		 la[3], lb[3], i;
-	int		 c;
-
-	a += strlen("emailrelay.");
-	b += strlen("emailrelay.");
-	for (i = 0; i < 3; i++) {
-		fa[i] = a;
-		la[i] = strcspn(a, ".");
-		a += la[i] + (a[la[i]] == '.');
-		fb[i] = b;
-		lb[i] = strcspn(b, ".");
-		b += lb[i] + (b[lb[i]] == '.');
-	}
-	if ((c = ctl_numcmp(fa[1], la[1], fb[1], lb[1])) != 0 ||
-	    (c = ctl_numcmp(fa[2], la[2], fb[2], lb[2])) != 0 ||
-	    (c = ctl_numcmp(fa[0], la[0], fb[0], lb[0])) != 0)
-		return (c);
-	return (strcmp(fa[0], fb[0]));
 }
 
 int

@@ -96,12 +96,6 @@ int	 ctl_qent_unpack(const char *p, size_t len, struct ctl_qent *e);
 int	 ctl_stat_next(const char **p, const char *end, char *name,
 	    size_t namesz, unsigned long long *v);
 
-/*
- * Order of two valid base names, as spool_scan() lists them: seconds,
- * then sequence number, then pid.
- */
-int	 ctl_base_cmp(const char *a, const char *b);
-
 /* emailrelayctl commands. */
 enum ctl_cmd_kind {
 	CTL_CMD_SHOW_QUEUE,

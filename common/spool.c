@@ -718,24 +718,29 @@ numcmp(const char *a, size_t alen, const char *b, size_t blen)
 	return (c < 0 ? -1 : c > 0);
 }
 
-/* Oldest first: seconds, then seq, then pid, then the name itself. */
-static int
-entry_cmp(const void *va, const void *vb)
+int
+spool_base_cmp(const char *a, const char *b)
 {
-	const struct spool_entry	*a = va, *b = vb;
-	const char			*fa[3], *fb[3];
-	size_t				 la[3], lb[3];
-	int				 c;
+	const char	*fa[3], *fb[3];
+	size_t		 la[3], lb[3];
+	int		 c;
 
-	base_fields(a->base, fa, la);
-	base_fields(b->base, fb, lb);
+	base_fields(a, fa, la);
+	base_fields(b, fb, lb);
 	if ((c = numcmp(fa[1], la[1], fb[1], lb[1])) != 0)
 		return (c);
 	if ((c = numcmp(fa[2], la[2], fb[2], lb[2])) != 0)
 		return (c);
 	if ((c = numcmp(fa[0], la[0], fb[0], lb[0])) != 0)
 		return (c);
-	return (strcmp(a->base, b->base));
+	return (strcmp(a, b));
+}
+
+static int
+entry_cmp(const void *va, const void *vb)
+{
+	return (spool_base_cmp(((const struct spool_entry *)va)->base,
+	    ((const struct spool_entry *)vb)->base));
 }
 
 /*

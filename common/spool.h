@@ -73,6 +73,12 @@ int	 spool_name_valid(const char *name);
 int	 spool_base_valid(const char *base);
 
 /*
+ * The order of spool_scan(), oldest first, for two valid base names:
+ * seconds, then sequence number, then pid (by value), then the name.
+ */
+int	 spool_base_cmp(const char *a, const char *b);
+
+/*
  * Split a valid file name: base (basesz bytes) and *kind, which is
  * SPOOL_KIND_CONTENT or an enum spool_state.  Returns 0, or -1 if name is
  * not valid.

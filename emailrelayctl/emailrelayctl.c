@@ -613,7 +613,7 @@ offline_queue(const char *dir)
 	for (i = 1; i < nall; i++) {
 		struct ctl_qent	 t;
 
-		for (k = i; k > 0 && ctl_base_cmp(all[k - 1].id,
+		for (k = i; k > 0 && spool_base_cmp(all[k - 1].id,
 		    all[k].id) > 0; k--) {
 			t = all[k];
 			all[k] = all[k - 1];

@@ -71,8 +71,6 @@ static void	 admin_on_watch(evutil_socket_t, short, void *);
 static void	 admin_flush_done(struct qadmin *, uint32_t);
 static void	 admin_unfail(struct queue_ctx *, struct msg *);
 static void	 admin_list(struct queue_ctx *, struct msg *);
-static int	 admin_numcmp(const char *, size_t, const char *, size_t);
-static int	 admin_base_cmp(const char *, const char *);
 
 /* The admin state, made at the first request; NULL without memory. */
 static struct qadmin *
@@ -326,54 +324,6 @@ admin_unfail(struct queue_ctx *ctx, struct msg *m)
 	admin_reply(ctx, m->type, m->id, MSG_OK, "");
 }
 
-/* Compare two decimal digit strings by value. */
-static int
-admin_numcmp(const char *a, size_t alen, const char *b, size_t blen)
-{
-	int	 c;
-
-	while (alen > 1 && *a == '0') {
-		a++;
-		alen--;
-	}
-	while (blen > 1 && *b == '0') {
-		b++;
-		blen--;
-	}
-	if (alen != blen)
-		return (alen < blen ? -1 : 1);
-	c = memcmp(a, b, alen);
-	return (c < 0 ? -1 : c > 0);
-}
-
-/*
- * spool_scan()'s order of two valid base names "emailrelay.<pid>.<t>.
- * <seq>": seconds, then seq, then pid, then the name.
- */
-static int
-admin_base_cmp(const char *a, const char *b)
-{
-	const char	*fa[3], *fb[3];
-	size_t		 la[3], lb[3], i;
-	int		 c;
-
-	a += strlen("emailrelay.");
-	b += strlen("emailrelay.");
-	for (i = 0; i < 3; i++) {
-		fa[i] = a;
-		la[i] = strcspn(a, ".");
-		a += la[i] + (a[la[i]] == '.');
-		fb[i] = b;
-		lb[i] = strcspn(b, ".");
-		b += lb[i] + (b[lb[i]] == '.');
-	}
-	if ((c = admin_numcmp(fa[1], la[1], fb[1], lb[1])) != 0 ||
-	    (c = admin_numcmp(fa[2], la[2], fb[2], lb[2])) != 0 ||
-	    (c = admin_numcmp(fa[0], la[0], fb[0], lb[0])) != 0)
-		return (c);
-	return (strcmp(fa[0], fb[0]));
-}
-
 /*
  * list and failures: the ids after the id after, as many as fit one
  * frame; more tells control to ask again from the last one.
@@ -405,7 +355,7 @@ admin_list(struct queue_ctx *ctx, struct msg *m)
 		return;
 	}
 	if (after[0] != '\0')
-		while (i < n && admin_base_cmp(list[i].base, after) <= 0)
+		while (i < n && spool_base_cmp(list[i].base, after) <= 0)
 			i++;
 	for (; i < n; i++) {
 		k = strlen(list[i].base);

@@ -72,7 +72,7 @@ qctl_reply(struct queue_ctx *ctx, struct msg *m, uint32_t status,
 static int
 qctl_entcmp(const void *a, const void *b)
 {
-	return (ctl_base_cmp(((const struct qctl_ent *)a)->base,
+	return (spool_base_cmp(((const struct qctl_ent *)a)->base,
 	    ((const struct qctl_ent *)b)->base));
 }
 
@@ -143,7 +143,7 @@ qctl_show(struct queue_ctx *ctx, struct msg *m)
 		n = 0;
 	}
 	if (after[0] != '\0')
-		while (i < n && ctl_base_cmp(all[i].base, after) <= 0)
+		while (i < n && spool_base_cmp(all[i].base, after) <= 0)
 			i++;
 	for (; i < n; i++) {
 		if (ctl_qent_load(dirfd, all[i].base, all[i].state, &e) == -1 &&

@@ -136,14 +136,14 @@ TEST(t_ctl_stats)
 #undef BAD
 }
 
-TEST(t_ctl_base_cmp)
+TEST(t_ctl_spool_order)
 {
-	T_ASSERT(ctl_base_cmp("emailrelay.9.100.1", "emailrelay.1.99.5") > 0);
-	T_ASSERT(ctl_base_cmp("emailrelay.9.100.2", "emailrelay.1.100.10") <
+	T_ASSERT(spool_base_cmp("emailrelay.9.100.1", "emailrelay.1.99.5") > 0);
+	T_ASSERT(spool_base_cmp("emailrelay.9.100.2", "emailrelay.1.100.10") <
 	    0);
-	T_ASSERT(ctl_base_cmp("emailrelay.2.100.1", "emailrelay.10.100.1") <
+	T_ASSERT(spool_base_cmp("emailrelay.2.100.1", "emailrelay.10.100.1") <
 	    0);
-	T_EQ_INT(ctl_base_cmp(ID, ID), 0);
+	T_EQ_INT(spool_base_cmp(ID, ID), 0);
 }
 
 static int
