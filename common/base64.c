@@ -142,7 +142,7 @@ base64_run(const char *p, size_t len, unsigned char *out, size_t outsz,
 		}
 	}
 	if (q != 0 && (flags & BASE64_F_NOPAD) && pad == 0 && q >= 2) {
-		/* "xx" or "xxx" at the end: as if padded. */
+		/* Two or three characters left over: as if padded. */
 		pad = 4 - q;
 		if (base64_quantum(v << (6 * pad), pad, out, outsz, &n,
 		    flags) == -1)
